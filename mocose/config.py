@@ -1,0 +1,375 @@
+"""Configuration as data: one frozen dataclass per concern, validated on construction.
+
+Every field name is unique across the concerns, so a study or a user can override any of them by
+its bare name (``--set ema_decay=0.95``); :class:`Config` routes the name to its concern.  Errors
+name the field and the values it allows, before any work starts.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+class ConfigError(ValueError):
+    """A configuration field has a value outside what it allows."""
+
+
+def _fail(name: str, value: Any, allowed: str) -> None:
+    raise ConfigError(f"{name}={value!r} is not allowed: {name} must be {allowed}")
+
+
+def _in(name: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        _fail(name, value, "one of " + ", ".join(map(str, choices)))
+
+
+def _range(name: str, value: float, lo: float | None = None, hi: float | None = None,
+           lo_open: bool = False, hi_open: bool = False) -> None:
+    ok = True
+    if lo is not None:
+        ok &= value > lo if lo_open else value >= lo
+    if hi is not None:
+        ok &= value < hi if hi_open else value <= hi
+    if not ok:
+        left = ("(" if lo_open else "[") + ("-inf" if lo is None else f"{lo:g}")
+        right = ("inf" if hi is None else f"{hi:g}") + (")" if hi_open else "]")
+        _fail(name, value, f"in {left}, {right}")
+
+
+METHODS = ("mocose", "simcse")
+POOLERS = ("cls_before_pooler", "cls", "avg", "avg_first_last", "avg_top2")
+TEXT_AUGMENTS = ("none", "typos", "synonym", "paraphrase", "back_translation")
+QUEUE_COMPATS = ("suite", "authors")
+SELECTIONS = ("stsb_dev", "sts_test_avg")
+LR_SCHEDULES = ("linear", "constant")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network: which encoder, which heads, which loss."""
+
+    method: str = "mocose"
+    encoder: str = "bert-base-uncased"
+    max_length: int = 32
+    proj_layers: int = 1
+    pred_layers: int = 2
+    embed_dim: int = 0  # 0: the encoder's hidden size
+    temperature: float = 0.05
+    key_gradient: bool = True  # authors' code: the loss's gradient flows through the keys
+    ema_embeddings: bool = False  # authors' code: the target runs the online embedding layer
+
+    def __post_init__(self) -> None:
+        _in("method", self.method, METHODS)
+        if not self.encoder:
+            _fail("encoder", self.encoder, "a Hugging Face model name or folder")
+        _range("max_length", self.max_length, 4, 512)
+        _range("proj_layers", self.proj_layers, 0, 8)
+        _range("pred_layers", self.pred_layers, 0, 8)
+        _range("embed_dim", self.embed_dim, 0)
+        _range("temperature", self.temperature, 0, lo_open=True)
+
+
+@dataclass(frozen=True)
+class EMAConfig:
+    """The target branch: t <- m_s t + (1 - m_s) o with m_s rising from ema_decay to 1 by a cosine."""
+
+    ema_decay: float = 0.85
+    ema_total_steps: int = 15000  # the cosine's horizon S; 0: the run's total steps
+
+    def __post_init__(self) -> None:
+        _range("ema_decay", self.ema_decay, 0, 1, hi_open=True)
+        _range("ema_total_steps", self.ema_total_steps, 0)
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """The negative queue: its length, its start, which of its ages a step uses, and how."""
+
+    queue_size: int = 512
+    queue_init_fraction: float = 1.0
+    queue_compat: str = "suite"
+    queue_slice: str = "all"  # all | blocks:0-3/8 | blocks:0,1,6,7/8 | ages:START-END
+    queue_negatives: str = "all"  # all | mean | kmeans:K
+
+    def __post_init__(self) -> None:
+        _range("queue_size", self.queue_size, 0)
+        _range("queue_init_fraction", self.queue_init_fraction, 0, 1)
+        _in("queue_compat", self.queue_compat, QUEUE_COMPATS)
+        ages = parse_queue_slice(self.queue_slice, self.queue_size)
+        if ages is not None and self.queue_compat == "authors":
+            _fail("queue_slice", self.queue_slice, "'all' when queue_compat='authors'")
+        parse_queue_negatives(self.queue_negatives, self.queue_size)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Augmentations on top of dropout (SPEC section 3)."""
+
+    fgsm_epsilon: float = 0.0
+    position_shuffle: bool = False
+    token_cutoff: float = 0.0
+    feature_cutoff: float = 0.0
+    text_augment: str = "none"
+    augment_online_only: bool = False  # authors' code augments both branches, each its own draw
+
+    def __post_init__(self) -> None:
+        _range("fgsm_epsilon", self.fgsm_epsilon, 0)
+        _range("token_cutoff", self.token_cutoff, 0, 1, hi_open=True)
+        _range("feature_cutoff", self.feature_cutoff, 0, 1, hi_open=True)
+        _in("text_augment", self.text_augment, TEXT_AUGMENTS)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Data, optimiser, schedule, validation and checkpoint selection."""
+
+    train_file: str = "wiki/wiki1m_for_simcse.txt"  # relative to the data folder, or absolute
+    train_sentences: int = 0  # 0: every line of train_file
+    epochs: int = 1
+    max_steps: int = 0  # 0: as many as the epochs give
+    batch_size: int = 64
+    learning_rate: float = 3e-5
+    lr_schedule: str = "linear"
+    weight_decay: float = 1e-6
+    max_grad_norm: float = 1.0  # 0: no clipping
+    eval_steps: int = 100
+    selection: str = "stsb_dev"
+    seed: int = 42
+    collapse_std: float = 1e-4  # embeddings whose per-dimension std falls below this: collapsed
+    checkpoint_steps: int = 0  # 0: save a resumable state at every validation
+
+    def __post_init__(self) -> None:
+        if not self.train_file:
+            _fail("train_file", self.train_file, "a file path")
+        _range("train_sentences", self.train_sentences, 0)
+        _range("epochs", self.epochs, 1)
+        _range("max_steps", self.max_steps, 0)
+        _range("batch_size", self.batch_size, 2)
+        _range("learning_rate", self.learning_rate, 0, lo_open=True)
+        _in("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _range("weight_decay", self.weight_decay, 0)
+        _range("max_grad_norm", self.max_grad_norm, 0)
+        _range("eval_steps", self.eval_steps, 1)
+        _in("selection", self.selection, SELECTIONS)
+        _range("seed", self.seed, 0)
+        _range("collapse_std", self.collapse_std, 0)
+        _range("checkpoint_steps", self.checkpoint_steps, 0)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How a trained model is evaluated at the end of a run."""
+
+    eval_tasks: str = "sts"  # sts | transfer | all | comma-separated SentEval task names
+    eval_pooler: str = "cls_before_pooler"
+    eval_batch_size: int = 128
+
+    def __post_init__(self) -> None:
+        if not self.eval_tasks:
+            _fail("eval_tasks", self.eval_tasks, "sts, transfer, all or a comma-separated task list")
+        _in("eval_pooler", self.eval_pooler, POOLERS)
+        _range("eval_batch_size", self.eval_batch_size, 1)
+
+
+CONCERNS: dict[str, type] = {
+    "model": ModelConfig,
+    "ema": EMAConfig,
+    "queue": QueueConfig,
+    "augment": AugmentConfig,
+    "train": TrainConfig,
+    "eval": EvalConfig,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole run's configuration: the profile it came from and one object per concern."""
+
+    profile: str = "custom"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    ema: EMAConfig = field(default_factory=EMAConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    # -- access by bare field name -------------------------------------------------------------
+    def get(self, name: str) -> Any:
+        return getattr(getattr(self, concern_of(name)), name)
+
+    def override(self, values: Mapping[str, Any]) -> "Config":
+        """A copy with fields replaced by bare name; string values are parsed by the field's type."""
+        grouped: dict[str, dict[str, Any]] = {}
+        for name, value in values.items():
+            if name == "profile":
+                continue
+            concern = concern_of(name)
+            grouped.setdefault(concern, {})[name] = parse_value(name, value)
+        parts = {c: dataclasses.replace(getattr(self, c), **kw) for c, kw in grouped.items()}
+        return dataclasses.replace(self, **parts)
+
+    def flat(self) -> dict[str, Any]:
+        """Every field by bare name (the profile included)."""
+        out: dict[str, Any] = {"profile": self.profile}
+        for concern in CONCERNS:
+            out.update(dataclasses.asdict(getattr(self, concern)))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Config":
+        """Inverse of :meth:`to_dict`; also accepts the flat form of :meth:`flat`."""
+        if any(k in CONCERNS for k in data):
+            unknown = set(data) - set(CONCERNS) - {"profile"}
+            if unknown:
+                raise ConfigError(f"unknown configuration section(s): {sorted(unknown)}")
+            parts = {c: CONCERNS[c](**_known(CONCERNS[c], data.get(c, {}))) for c in CONCERNS}
+            return cls(profile=data.get("profile", "custom"), **parts)
+        return cls(profile=data.get("profile", "custom")).override(data)
+
+    def digest(self) -> str:
+        """A short stable hash of every field: the identity of a run's recipe."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _known(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ConfigError(f"unknown field(s) {sorted(unknown)} in {cls.__name__}; "
+                          f"known: {', '.join(sorted(names))}")
+    return dict(values)
+
+
+_FIELD_INDEX: dict[str, tuple[str, Any]] = {}
+for _concern, _cls in CONCERNS.items():
+    _hints = typing.get_type_hints(_cls)
+    for _f in dataclasses.fields(_cls):
+        _FIELD_INDEX[_f.name] = (_concern, _hints[_f.name])
+
+
+def field_names() -> list[str]:
+    """Every overridable field name."""
+    return sorted(_FIELD_INDEX)
+
+
+def concern_of(name: str) -> str:
+    if name not in _FIELD_INDEX:
+        import difflib
+
+        close = difflib.get_close_matches(name, _FIELD_INDEX, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ConfigError(f"unknown configuration field {name!r}{hint}; known fields: "
+                          + ", ".join(field_names()))
+    return _FIELD_INDEX[name][0]
+
+
+def parse_value(name: str, value: Any) -> Any:
+    """Turn a command-line string into the type of field ``name``; typed values pass through."""
+    kind = _FIELD_INDEX[name][1] if name in _FIELD_INDEX else None
+    if kind is None:
+        concern_of(name)  # raises with the list of known fields
+    if not isinstance(value, str):
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if kind is int and isinstance(value, float) and value.is_integer():
+            return int(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            _fail(name, value, f"of type {kind.__name__}")
+        return value
+    text = value.strip()
+    try:
+        if kind is bool:
+            low = text.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind is int:
+            number = float(text)
+            if not number.is_integer():
+                raise ValueError
+            return int(number)
+        if kind is float:
+            if "/" in text:  # fractions such as 1/4 for queue_init_fraction
+                num, den = text.split("/", 1)
+                return float(num) / float(den)
+            return float(text)
+    except (ValueError, ZeroDivisionError):
+        _fail(name, value, f"a {kind.__name__}")
+    return text
+
+
+def parse_assignments(items: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Parse ``key=value`` strings (``--set``), refusing malformed ones and unknown keys."""
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        concern_of(key)
+        out[key] = value
+    return out
+
+
+# -- queue specs ---------------------------------------------------------------------------------
+def parse_queue_slice(spec: str, queue_size: int) -> tuple[int, ...] | None:
+    """The queue ages (0 = newest) a step may use, or None for all of them.
+
+    ``blocks:0-3/8`` splits the queue into 8 equal blocks, newest first, and keeps blocks 0..3;
+    ``blocks:0,1,6,7/8`` keeps a list; ``ages:128-512`` keeps ages 128 <= a < 512.
+    """
+    allowed = "'all', 'blocks:A-B/N', 'blocks:A,B,.../N' or 'ages:START-END'"
+    if spec == "all":
+        return None
+    m = re.fullmatch(r"blocks:([\d,\-]+)/(\d+)", spec)
+    if m:
+        n = int(m.group(2))
+        if n < 1 or queue_size % n:
+            _fail("queue_slice", spec, f"{allowed} with N dividing queue_size ({queue_size})")
+        blocks: set[int] = set()
+        for part in m.group(1).split(","):
+            if "-" in part:
+                a, b = part.split("-", 1)
+                if not a or not b or int(a) > int(b):
+                    _fail("queue_slice", spec, allowed)
+                blocks.update(range(int(a), int(b) + 1))
+            elif part:
+                blocks.add(int(part))
+            else:
+                _fail("queue_slice", spec, allowed)
+        if not blocks or max(blocks) >= n:
+            _fail("queue_slice", spec, f"{allowed} with block numbers below N={n}")
+        width = queue_size // n
+        return tuple(a for b in sorted(blocks) for a in range(b * width, (b + 1) * width))
+    m = re.fullmatch(r"ages:(\d+)-(\d+)", spec)
+    if m:
+        start, end = int(m.group(1)), int(m.group(2))
+        if not start < end <= queue_size:
+            _fail("queue_slice", spec, f"{allowed} with START < END <= queue_size ({queue_size})")
+        return tuple(range(start, end))
+    _fail("queue_slice", spec, allowed)
+    return None  # unreachable
+
+
+def parse_queue_negatives(spec: str, queue_size: int) -> int:
+    """0 for ``all``, -1 for ``mean``, k for ``kmeans:k``."""
+    if spec == "all":
+        return 0
+    if spec == "mean":
+        return -1
+    m = re.fullmatch(r"kmeans:(\d+)", spec)
+    if m and 1 <= int(m.group(1)) <= max(queue_size, 1):
+        return int(m.group(1))
+    _fail("queue_negatives", spec, f"'all', 'mean' or 'kmeans:k' with 1 <= k <= queue_size ({queue_size})")
+    return 0
