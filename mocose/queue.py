@@ -1,0 +1,101 @@
+"""The queue of negatives: a preallocated ring buffer of the target branch's past outputs.
+
+Ages count from the newest entry (age 0). The eviction rule lives in :meth:`NegativeQueue.enqueue`:
+
+- ``suite`` (default): FIFO of at most K entries. After each step the batch's keys become the
+  newest entries and the oldest beyond K are dropped. It starts holding round(f K) random unit
+  vectors (Gaussian, L2-normalised), older than anything enqueued later.
+- ``authors``: the behaviour measured on the authors' code. It starts with K random columns and
+  a fill counter c = K_start = round(f K). A step uses the newest (c + K_start) entries while
+  c + K_start < K, else every entry held. New keys go in front; the queue is cut back to its K
+  newest entries only once c passes K, so just before that it holds up to ~2K entries.
+
+Entries are stored as the target produced them (not normalised); the loss's cosine normalises.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+COMPATS = ("suite", "authors")
+
+
+class NegativeQueue(nn.Module):
+    """At most ``size`` negatives of width ``dim``; see the module docstring for the rules."""
+
+    def __init__(self, size: int, dim: int, init_fraction: float = 1.0, compat: str = "suite",
+                 batch_size: int = 64, ages: tuple[int, ...] | None = None,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        if compat not in COMPATS:
+            raise ValueError(f"compat={compat!r}: must be one of {COMPATS}")
+        if size < 0 or not 0 <= init_fraction <= 1:
+            raise ValueError(f"need size >= 0 and 0 <= init_fraction <= 1, got {size}, {init_fraction}")
+        if ages is not None and compat == "authors":
+            raise ValueError("an age slice needs compat='suite'")
+        if ages is not None and (not ages or max(ages) >= size or min(ages) < 0):
+            raise ValueError(f"ages must lie in [0, {size}) for a queue of {size}")
+        self.size, self.dim, self.compat = size, dim, compat
+        self.start = round(init_fraction * size)  # random vectors held at the start (K_start)
+        capacity = size if compat == "suite" else 2 * size + batch_size
+        self.capacity = capacity
+        random = torch.randn(capacity, dim, generator=generator)
+        random = random / random.norm(dim=1, keepdim=True)
+        self.register_buffer("entries", random)
+        held = self.start if compat == "suite" else size
+        self.ptr = held % capacity if capacity else 0  # where the next key is written
+        self.length = held                             # entries held now
+        self.counter = self.start                      # authors' fill counter
+        self.register_buffer("ages", torch.tensor(ages if ages is not None else [], dtype=torch.long),
+                             persistent=False)
+        self.sliced = ages is not None
+
+    # -- what a step sees ---------------------------------------------------------------------
+    def num_usable(self) -> int:
+        """How many of the newest entries a step may use (before any age slice)."""
+        if self.compat == "authors" and self.counter + self.start < self.size:
+            return self.counter + self.start
+        return self.length
+
+    def negatives(self) -> torch.Tensor:
+        """The entries a step uses as negatives (a view or a gathered copy; never trained)."""
+        n = self.num_usable()
+        if n == 0:
+            return self.entries[:0]
+        if self.sliced:
+            ages = self.ages[self.ages < n]
+        elif n == self.length and (self.length == self.capacity or self.ptr == self.length):
+            return self.entries[: self.length]  # held entries are contiguous: no copy
+        else:
+            ages = torch.arange(n, device=self.entries.device)
+        return self.entries[(self.ptr - 1 - ages) % self.capacity]
+
+    def newest_first(self) -> torch.Tensor:
+        """Every held entry ordered by age (for tests and diagnostics)."""
+        ages = torch.arange(self.length, device=self.entries.device)
+        return self.entries[(self.ptr - 1 - ages) % self.capacity]
+
+    # -- the eviction rule ----------------------------------------------------------------------
+    @torch.no_grad()
+    def enqueue(self, keys: torch.Tensor) -> None:
+        """Add a batch of keys as the newest entries (keys[-1] newest) and evict per the rule."""
+        if self.size == 0:
+            return
+        keys = keys.detach().to(self.entries.dtype)
+        if keys.shape[0] > self.capacity:
+            keys = keys[-self.capacity:]
+        b = keys.shape[0]
+        idx = (self.ptr + torch.arange(b, device=keys.device)) % self.capacity
+        self.entries[idx] = keys
+        self.ptr = (self.ptr + b) % self.capacity
+        self.length = min(self.length + b, self.capacity)
+        self.counter += b
+        if self.compat == "suite" or self.counter > self.size:
+            self.length = min(self.length, self.size)
+
+    # -- resumable state ------------------------------------------------------------------------
+    def get_extra_state(self) -> dict:
+        return {"ptr": self.ptr, "length": self.length, "counter": self.counter}
+
+    def set_extra_state(self, state: dict) -> None:
+        self.ptr, self.length, self.counter = int(state["ptr"]), int(state["length"]), int(state["counter"])
