@@ -1,0 +1,157 @@
+"""One run, executed in its own process: ``python -m mocose.runner job --config SPEC_JSON``.
+
+The job process calls the experiment function, then writes the result file (or, on an exception,
+the failure record) itself. A crash that kills the process outright (a segfault, the out-of-memory
+killer) leaves nothing; the launcher in :mod:`mocose.runner.dispatch` records that one.
+
+The spec is a JSON object built by :func:`make_spec`; everything the job needs is in it, so a job
+runs the same on this machine, under joblib, or on a Dask worker elsewhere.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib
+import os
+import shutil
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ..config import Config
+from . import store
+
+# Tests name a picklable stand-in for run_experiment here ("module:function"); users never need it.
+EXPERIMENT_ENV = "MOCOSE_EXPERIMENT_FN"
+DEFAULT_EXPERIMENT = "mocose.experiment:run_experiment"
+PARENT_ENV = "MOCOSE_JOB_PARENT"
+
+
+def make_spec(config: Config, *, results_dir: Path, data_dir: Path, keep_checkpoints: bool = False,
+              git_commit: str | None = None, progress: bool = False) -> dict[str, Any]:
+    """The job description sent to a job process (device and attempt are added at launch)."""
+    return {
+        "run_id": config.digest(),
+        "config": config.to_dict(),
+        "results_dir": str(Path(results_dir).expanduser().resolve()),
+        "data_dir": str(Path(data_dir).expanduser().resolve()),
+        "keep_checkpoints": bool(keep_checkpoints),
+        "git_commit": git_commit,
+        "progress": bool(progress),
+        "experiment": os.environ.get(EXPERIMENT_ENV) or DEFAULT_EXPERIMENT,
+    }
+
+
+def experiment_function(name: str) -> Callable[..., dict]:
+    """Import ``module:function``."""
+    module, _, attr = name.partition(":")
+    if not module or not attr:
+        raise ValueError(f"experiment function {name!r} must be written module:function")
+    return getattr(importlib.import_module(module), attr)
+
+
+@contextlib.contextmanager
+def run_lock(path: Path) -> Iterator[None]:
+    """Exclusive lock on a run: two sweeps that share a run never train it twice at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def die_with_parent() -> None:
+    """Ask Linux to kill this process when its launcher dies (a SIGKILLed sweep leaves no orphan
+    still writing into the work dir that the restarted sweep resumes from)."""
+    parent = os.environ.get(PARENT_ENV)
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(parent):  # the launcher died before prctl took effect
+        os._exit(1)
+
+
+def _pin_threads(threads: int | None) -> None:
+    if threads and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
+def failure_record(config: Config, spec: dict[str, Any], error: str, trace: str,
+                   wall_time: float, **extra: Any) -> dict[str, Any]:
+    """What results/<profile>/failed/<run_id>.json holds."""
+    return {
+        **store.identity(config),
+        "status": "failed",
+        "error": error,
+        "traceback": trace,
+        "attempt": spec.get("attempt"),
+        "device": spec.get("device_label"),
+        "host": store.host(),
+        "wall_time": wall_time,
+        "created": store.now_iso(),
+        "versions": store.versions(),
+        "git_commit": spec.get("git_commit"),
+        **extra,
+    }
+
+
+def run_job(spec: dict[str, Any]) -> int:
+    """Run one job spec in this process; 0 when its result file exists afterwards."""
+    config = Config.from_dict(spec["config"])
+    run_id = config.digest()
+    if run_id != spec["run_id"]:
+        raise ValueError(f"spec run_id {spec['run_id']} does not match its config's digest {run_id}")
+    results = Path(spec["results_dir"])
+    profile = config.profile
+    result_file = store.result_path(results, profile, run_id)
+    failed_file = store.failure_path(results, profile, run_id)
+    work_dir = store.work_path(results, profile, run_id)
+
+    with run_lock(work_dir.with_name(f"{run_id}.lock")):
+        if result_file.exists():  # finished meanwhile by another sweep
+            return 0
+        work_dir.mkdir(parents=True, exist_ok=True)
+        start = time.time()
+        try:
+            run = experiment_function(spec.get("experiment") or DEFAULT_EXPERIMENT)
+            _pin_threads(spec.get("threads"))
+            body = run(config, Path(spec["data_dir"]), work_dir, device=spec.get("device", "cpu"),
+                       resume=True, progress=bool(spec.get("progress", False)))
+            if not isinstance(body, dict) or "status" not in body:
+                raise TypeError(f"the experiment function returned {type(body).__name__}, "
+                                "not a result body with a 'status'")
+        except BaseException as err:  # noqa: BLE001 - every failure of a run is recorded
+            store.atomic_write_json(failed_file, failure_record(
+                config, spec, f"{type(err).__name__}: {err}", traceback.format_exc(),
+                time.time() - start))
+            return 130 if isinstance(err, KeyboardInterrupt) else 1
+        wall = time.time() - start
+        removed = not spec.get("keep_checkpoints") and work_dir.exists()
+        result = dict(body)
+        if removed and result.get("best_checkpoint"):
+            result["best_checkpoint"] = None  # the folder goes with the work dir
+        result.update(store.identity(config))
+        result.update({
+            "wall_time": wall,
+            "device": spec.get("device_label") or spec.get("device", "cpu"),
+            "versions": store.versions(),
+            "git_commit": spec.get("git_commit"),
+            "created": store.now_iso(),
+            "host": store.host(),
+        })
+        store.atomic_write_json(result_file, result)
+        failed_file.unlink(missing_ok=True)
+        if removed:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    return 0

@@ -1,0 +1,174 @@
+"""The results folder: where a run's result, failure record and work dir live, written atomically.
+
+Layout (CONTRACT_RUNS.md)::
+
+    RESULTS/<profile>/runs/<run_id>.json     a finished run (status ok or collapsed)
+    RESULTS/<profile>/failed/<run_id>.json   the last failure of a run not finished yet
+    RESULTS/<profile>/work/<run_id>/         checkpoints and resumable state of a run
+    RESULTS/<profile>/logs/<run_id>.log      the job process's output, every attempt appended
+
+A file under ``runs/`` is the only sign that a run is done, so it is written to a temporary name and
+renamed into place: a process killed at any moment leaves either the whole file or none.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+import socket
+import subprocess
+import tempfile
+import time
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+
+SCHEMA = 1
+RESULTS_ENV = "MOCOSE_RESULTS"
+TEMP_PREFIX = "."  # temporary files are hidden and end in .tmp: never mistaken for a result
+STALE_TEMP_SECONDS = 300.0
+
+
+def default_results_dir() -> Path:
+    """$MOCOSE_RESULTS if set, else ./results."""
+    return Path(os.environ.get(RESULTS_ENV) or "results")
+
+
+def profile_dir(results_dir: str | os.PathLike, profile: str) -> Path:
+    return Path(results_dir).expanduser().resolve() / profile
+
+
+def result_path(results_dir: str | os.PathLike, profile: str, run_id: str) -> Path:
+    return profile_dir(results_dir, profile) / "runs" / f"{run_id}.json"
+
+
+def failure_path(results_dir: str | os.PathLike, profile: str, run_id: str) -> Path:
+    return profile_dir(results_dir, profile) / "failed" / f"{run_id}.json"
+
+
+def work_path(results_dir: str | os.PathLike, profile: str, run_id: str) -> Path:
+    return profile_dir(results_dir, profile) / "work" / run_id
+
+
+def log_path(results_dir: str | os.PathLike, profile: str, run_id: str) -> Path:
+    return profile_dir(results_dir, profile) / "logs" / f"{run_id}.log"
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf8") as f:
+            json.dump(data, f, indent=1, sort_keys=True, default=_json_default, allow_nan=True)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_default(value: Any) -> Any:
+    """Numbers and arrays from numpy/torch, paths: whatever a result body may carry."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} in a result file: {value!r}")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf8") as f:
+        return json.load(f)
+
+
+def _load_folder(folder: Path) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.glob("*.json")):
+        if path.name.startswith(TEMP_PREFIX):
+            continue
+        try:
+            out[path.stem] = read_json(path)
+        except (OSError, json.JSONDecodeError) as err:  # written atomically, so only by hand
+            warnings.warn(f"skipping unreadable result file {path}: {err}", stacklevel=3)
+    return out
+
+
+def load_results(results_dir: str | os.PathLike, profile: str) -> dict[str, dict[str, Any]]:
+    """The finished runs of ``profile``: run_id -> result (body plus identity and provenance)."""
+    return _load_folder(profile_dir(results_dir, profile) / "runs")
+
+
+def load_failures(results_dir: str | os.PathLike, profile: str) -> dict[str, dict[str, Any]]:
+    """The runs of ``profile`` whose last attempt failed: run_id -> failure record."""
+    return _load_folder(profile_dir(results_dir, profile) / "failed")
+
+
+def remove_stale_temps(results_dir: str | os.PathLike, profile: str,
+                       older_than: float = STALE_TEMP_SECONDS) -> int:
+    """Delete temporary files a killed writer left (old enough that no writer still owns them)."""
+    removed = 0
+    now = time.time()
+    for sub in ("runs", "failed"):
+        for tmp in (profile_dir(results_dir, profile) / sub).glob(f"{TEMP_PREFIX}*.tmp"):
+            try:
+                if now - tmp.stat().st_mtime > older_than:
+                    tmp.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                pass
+    return removed
+
+
+# -- identity and provenance ---------------------------------------------------------------------
+def identity(config: Config) -> dict[str, Any]:
+    """The fields that say which run a file belongs to (run_id = config.digest())."""
+    return {
+        "schema": SCHEMA,
+        "run_id": config.digest(),
+        "profile": config.profile,
+        "seed": config.train.seed,
+        "config": config.to_dict(),
+        "flat_config": config.flat(),
+    }
+
+
+def versions() -> dict[str, str | None]:
+    """Versions of Python and the packages a result depends on (read from metadata, no imports)."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in ("torch", "transformers", "mocose"):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_commit(source: str | os.PathLike | None = None) -> str | None:
+    """``git rev-parse HEAD`` of the tree holding the mocose source, or None outside a git tree."""
+    folder = Path(source) if source else Path(__file__).resolve().parents[1]
+    try:
+        done = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and len(commit) == 40 else None
+
+
+def host() -> str:
+    return socket.gethostname()
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

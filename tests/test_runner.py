@@ -1,0 +1,340 @@
+"""The job runner: planning, atomic result files, failure isolation, SIGKILL and restart, Dask.
+
+The runs here call a fake experiment function defined in this file (the child processes import it
+as ``test_runner:fake_experiment`` through MOCOSE_EXPERIMENT_FN), over a small fake registry also
+defined here (MOCOSE_REGISTRY=test_runner), so each test takes seconds.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mocose.config import ConfigError
+from mocose.profiles import load_profile
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+PROFILE = "smoke"
+BASE_SEED = load_profile(PROFILE).train.seed
+
+# Behaviour of the fake experiment chosen by the config's ema_decay.
+RAISES, EXITS_137, SEGFAULTS = 0.5, 0.6, 0.7
+
+
+# -- the fake experiment and registry (imported by the child processes) -------------------------
+def fake_score(ema_decay: float, seed: int) -> float:
+    return round(50.0 + 30.0 * ema_decay + (seed - BASE_SEED) / 10.0, 6)
+
+
+def fake_experiment(config, data_dir, work_dir, device="cpu", resume=True, progress=True):
+    """Stands in for mocose.experiment.run_experiment: logs its start, keeps a 'checkpoint' in the
+    work dir, sleeps MOCOSE_FAKE_SLEEP seconds, fails as its ema_decay says, returns a body."""
+    run_id = config.digest()
+    work_dir = Path(work_dir)
+    ckpt = work_dir / "ckpt"
+    resumed = ckpt.exists()
+    log = os.environ.get("MOCOSE_FAKE_LOG")
+    if log:
+        with open(log, "a") as f:
+            f.write(f"{run_id} start resumed={int(resumed)} device={device}\n")
+    ckpt.write_text("step 1")
+    time.sleep(float(os.environ.get("MOCOSE_FAKE_SLEEP", "0")))
+    eta = config.ema.ema_decay
+    if not os.environ.get("MOCOSE_FAKE_HEAL"):
+        if eta == RAISES:
+            raise ValueError(f"boom at ema_decay={eta}")
+        if eta == EXITS_137:
+            os._exit(137)
+        if eta == SEGFAULTS:
+            import ctypes
+
+            ctypes.string_at(0)  # a real segmentation fault
+    best = work_dir / "best"
+    best.mkdir(exist_ok=True)
+    score = fake_score(eta, config.train.seed)
+    return {"status": "ok",
+            "metrics": {"tasks": {"STSBenchmark": {"score": score}}, "avg": {"sts": score}},
+            "analysis": {"alignment": 0.2, "uniformity": -2.0, "singular_values": [1.0, 0.5]},
+            "training": {"steps": 3, "best_step": 2, "curve": [{"step": 2, "loss": 1.0}],
+                         "resumed": resumed},
+            "mtd": None, "best_checkpoint": str(best)}
+
+
+@dataclass(frozen=True)
+class FakeCell:
+    label: str
+    overrides: dict
+    paper: float | None = None
+
+
+@dataclass
+class FakeArtifact:
+    name: str
+    etas: tuple
+    title: str = "fake"
+    kind: str = "table"
+    claims: tuple = ()
+
+    def configs(self, profile, seeds=1):
+        base = load_profile(profile)
+        out = []
+        for eta in self.etas:
+            cell = FakeCell(f"eta={eta}", {"ema_decay": eta})
+            for s in range(seeds):
+                out.append((cell, base.override({"ema_decay": eta, "seed": base.train.seed + s})))
+        return out
+
+
+ARTIFACTS = {
+    "sweep": FakeArtifact("sweep", (0.8, 0.85, 0.9, 0.95)),
+    "broken": FakeArtifact("broken", (0.8, RAISES, EXITS_137, SEGFAULTS, 0.9)),
+    "long": FakeArtifact("long", (0.81, 0.82, 0.83, 0.84, 0.86, 0.87)),
+}
+
+
+def names():
+    return sorted(ARTIFACTS)
+
+
+def get(name):
+    if name not in ARTIFACTS:
+        raise ConfigError(f"unknown artifact {name!r}: one of {', '.join(names())}")
+    return ARTIFACTS[name]
+
+
+# -- helpers --------------------------------------------------------------------------------------
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """Fake experiment and registry for this process and its children; a tiny data folder."""
+    (tmp_path / "data" / "senteval").mkdir(parents=True)
+    monkeypatch.setenv("MOCOSE_EXPERIMENT_FN", "test_runner:fake_experiment")
+    monkeypatch.setenv("MOCOSE_REGISTRY", "test_runner")
+    monkeypatch.setenv("MOCOSE_FAKE_LOG", str(tmp_path / "fake.log"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(TESTS)]))
+    monkeypatch.delenv("MOCOSE_FAKE_SLEEP", raising=False)
+    monkeypatch.delenv("MOCOSE_FAKE_HEAL", raising=False)
+    return tmp_path
+
+
+def reproduce_cmd(tmp: Path, name: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "mocose.runner", "reproduce", name, "--profile", PROFILE,
+            "--results", str(tmp / "results"), "--data", str(tmp / "data"), "--no-report",
+            "--quiet", *extra]
+
+
+def started(tmp: Path) -> list[tuple[str, bool]]:
+    log = tmp / "fake.log"
+    if not log.exists():
+        return []
+    out = []
+    for line in log.read_text().splitlines():
+        m = re.match(r"(\w+) start resumed=(\d)", line)
+        out.append((m.group(1), m.group(2) == "1"))
+    return out
+
+
+def runs_dir(tmp: Path) -> Path:
+    return tmp / "results" / PROFILE / "runs"
+
+
+def ids_of(name: str, seeds: int = 1) -> list[str]:
+    return [c.digest() for _, c in get(name).configs(PROFILE, seeds)]
+
+
+# -- devices --------------------------------------------------------------------------------------
+def test_devices_pin_threads_and_gpus():
+    from mocose.runner.dispatch import available_cores, parse_devices
+
+    cores = available_cores()
+    two = parse_devices("cpu:2")
+    assert [s.label for s in two] == ["cpu:0", "cpu:1"]
+    assert all(s.threads == max(1, cores // 2) and s.env["OMP_NUM_THREADS"] == str(max(1, cores // 2))
+               for s in two)
+    assert parse_devices("cpu")[0].threads == cores
+    gpus = parse_devices("cuda:0,cuda:3")
+    assert [s.env["CUDA_VISIBLE_DEVICES"] for s in gpus] == ["0", "3"]
+    assert {s.device for s in gpus} == {"cuda:0"}  # each child sees only its GPU, as cuda:0
+    for bad in ("gpu", "cpu:0", "cuda:x", "cuda:1,cuda:1"):
+        with pytest.raises(ConfigError, match="devices"):
+            parse_devices(bad)
+
+
+# -- atomic writes --------------------------------------------------------------------------------
+def test_atomic_write_leaves_old_file_or_nothing(tmp_path, monkeypatch):
+    from mocose.runner.store import atomic_write_json
+
+    path = tmp_path / "runs" / "abc.json"
+    atomic_write_json(path, {"a": 1})
+    assert json.loads(path.read_text()) == {"a": 1}
+    with pytest.raises(TypeError):  # fails halfway through serialising
+        atomic_write_json(path, {"a": 2, "b": object()})
+    assert json.loads(path.read_text()) == {"a": 1}
+
+    def crash(src, dst):
+        raise OSError("killed before the rename")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        atomic_write_json(tmp_path / "runs" / "new.json", {"a": 3})
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["abc.json"]
+
+
+# -- planning and provenance ----------------------------------------------------------------------
+def test_plan_skips_done_runs_and_results_say_how_they_were_made(env, capsys):
+    from mocose.runner import execute, load_results
+    from mocose.runner.store import atomic_write_json
+
+    ids = ids_of("sweep", seeds=2)
+    assert len(set(ids)) == 8
+    done = ids[0]
+    atomic_write_json(runs_dir(env) / f"{done}.json", {"status": "ok", "wall_time": 12.0, "marker": 1})
+    pairs = get("sweep").configs(PROFILE, 2)
+    summary = execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
+                      devices="cpu:2", progress=False)
+    assert summary.ok and len(summary.outcomes) == 7
+    assert sorted(r for r, _ in started(env)) == sorted(ids[1:])  # the done run was not rerun
+    results = load_results(env / "results", PROFILE)
+    assert set(results) == set(ids)
+    assert results[done] == {"status": "ok", "wall_time": 12.0, "marker": 1}  # untouched
+    for (cell, config), run_id in zip(pairs[1:], ids[1:]):
+        r = results[run_id]
+        assert r["run_id"] == config.digest() and r["profile"] == PROFILE and r["schema"] == 1
+        assert r["seed"] == config.train.seed and r["config"] == config.to_dict()
+        assert r["flat_config"]["ema_decay"] == config.ema.ema_decay
+        assert r["metrics"]["avg"]["sts"] == fake_score(config.ema.ema_decay, config.train.seed)
+        assert r["versions"]["python"] == ".".join(map(str, sys.version_info[:3]))
+        assert r["git_commit"] is None or re.fullmatch(r"[0-9a-f]{40}", r["git_commit"])
+        assert r["device"] in ("cpu:0", "cpu:1") and r["host"] and r["wall_time"] >= 0
+        assert r["best_checkpoint"] is None  # its folder went with the work dir
+    work = env / "results" / PROFILE / "work"
+    assert not [p for p in work.iterdir() if p.is_dir()]
+    # A second sweep finds everything done and launches nothing.
+    before = len(started(env))
+    again = execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
+                    progress=False)
+    assert again.outcomes == [] and len(started(env)) == before
+    assert "8 runs, 8 done, 0 to run" in capsys.readouterr().out
+
+
+def test_dry_run_estimates_from_past_runs(env, capsys):
+    from mocose.runner import execute
+    from mocose.runner.store import atomic_write_json
+
+    pairs = get("sweep").configs(PROFILE, 1)
+    execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
+            dry_run=True, progress=False)
+    out = capsys.readouterr().out
+    assert "4 runs, 0 done, 4 to run" in out and "unknown" in out
+    assert not runs_dir(env).exists() and not started(env)
+    # Two past runs of 10 s and 20 s: each of the 3 missing runs costs their mean, 15 s, and two
+    # slots share the 45 s: 22.5 s.
+    flat = pairs[0][1].flat()
+    for run_id, wall in ((ids_of("sweep")[0], 10.0), ("0" * 12, 20.0)):
+        atomic_write_json(runs_dir(env) / f"{run_id}.json", {"wall_time": wall, "flat_config": flat})
+    execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
+            devices="cpu:2", dry_run=True, progress=False)
+    out = capsys.readouterr().out
+    assert "4 runs, 1 done, 3 to run" in out and "estimated time ~22s" in out
+
+
+def test_keep_checkpoints_keeps_the_work_dir(env):
+    from mocose.runner import execute, load_results
+
+    pairs = get("sweep").configs(PROFILE, 1)[:1]
+    execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
+            keep_checkpoints=True, progress=False)
+    (result,) = load_results(env / "results", PROFILE).values()
+    assert Path(result["best_checkpoint"]).is_dir()
+    assert (env / "results" / PROFILE / "work" / result["run_id"] / "ckpt").exists()
+
+
+# -- failures -------------------------------------------------------------------------------------
+def test_a_failing_job_is_recorded_and_the_others_finish(env):
+    ids = dict(zip(get("broken").etas, ids_of("broken")))
+    done = subprocess.run(reproduce_cmd(env, "broken", "--devices", "cpu:2"),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert {p.stem for p in runs_dir(env).glob("*.json")} == {ids[0.8], ids[0.9]}
+    failed_dir = env / "results" / PROFILE / "failed"
+    failed = {p.stem: json.loads(p.read_text()) for p in failed_dir.glob("*.json")}
+    assert set(failed) == {ids[RAISES], ids[EXITS_137], ids[SEGFAULTS]}
+    raised = failed[ids[RAISES]]
+    assert raised["status"] == "failed" and raised["error"] == f"ValueError: boom at ema_decay={RAISES}"
+    assert "fake_experiment" in raised["traceback"] and raised["run_id"] == ids[RAISES]
+    assert raised["config"]["ema"]["ema_decay"] == RAISES and raised["seed"] == BASE_SEED
+    assert "137" in failed[ids[EXITS_137]]["error"]
+    assert "SIGSEGV" in failed[ids[SEGFAULTS]]["error"]
+    assert "3 failed" in done.stdout
+    # The next sweep retries only the failed runs; once they succeed their failure files go.
+    first = len(started(env))
+    healed = subprocess.run(reproduce_cmd(env, "broken", "--devices", "cpu:2"), capture_output=True,
+                            text=True, timeout=120, env=dict(os.environ, MOCOSE_FAKE_HEAL="1"))
+    assert healed.returncode == 0, healed.stdout + healed.stderr
+    assert sorted(r for r, _ in started(env)[first:]) == sorted([ids[RAISES], ids[EXITS_137], ids[SEGFAULTS]])
+    assert not list(failed_dir.glob("*.json"))
+    assert len(list(runs_dir(env).glob("*.json"))) == 5
+
+
+def test_sigkill_midway_then_restart_redoes_only_unfinished_runs(env):
+    ids = ids_of("long")
+    proc = subprocess.Popen(reproduce_cmd(env, "long", "--devices", "cpu:2"),
+                            env=dict(os.environ, MOCOSE_FAKE_SLEEP="1.5"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    # Kill once two runs are finished and two more are under way (checkpointed, not finished).
+    while time.time() < deadline:
+        n_done = len(list(runs_dir(env).glob("*.json"))) if runs_dir(env).exists() else 0
+        if n_done >= 2 and len(started(env)) >= 4:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    time.sleep(2.0)  # the killed jobs' processes die with their launcher: no late result appears
+    finished = {p.stem for p in runs_dir(env).glob("*.json")}
+    assert 2 <= len(finished) < len(ids)
+    for path in runs_dir(env).iterdir():  # no partial or temporary file
+        assert path.suffix == ".json" and json.loads(path.read_text())["status"] == "ok"
+    interrupted = {r for r, _ in started(env)} - finished
+    assert interrupted
+    first = len(started(env))
+
+    again = subprocess.run(reproduce_cmd(env, "long", "--devices", "cpu:2"), capture_output=True,
+                           text=True, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    second = started(env)[first:]
+    assert sorted(r for r, _ in second) == sorted(set(ids) - finished)
+    assert all(resumed for r, resumed in second if r in interrupted)  # from their checkpoints
+    assert not any(resumed for r, resumed in second if r not in interrupted)
+    assert {p.stem for p in runs_dir(env).glob("*.json")} == set(ids)
+
+
+# -- Dask -----------------------------------------------------------------------------------------
+PROVENANCE = ("wall_time", "created", "host", "device")
+
+
+def test_dask_local_cluster_gives_the_joblib_result_files(env):
+    distributed = pytest.importorskip("distributed")
+    from mocose.runner import execute, load_results
+
+    pairs = get("sweep").configs(PROFILE, 1)
+    local = execute(pairs, profile=PROFILE, results_dir=env / "joblib", data_dir=env / "data",
+                    devices="cpu:2", progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        remote = execute(pairs, profile=PROFILE, results_dir=env / "dask", data_dir=env / "data",
+                         scheduler=cluster.scheduler_address, progress=False)
+    assert local.ok and remote.ok
+    a, b = load_results(env / "joblib", PROFILE), load_results(env / "dask", PROFILE)
+    assert set(a) == set(b) == set(ids_of("sweep"))
+    strip = lambda r: {k: v for k, v in r.items() if k not in PROVENANCE}  # noqa: E731
+    assert all(strip(a[k]) == strip(b[k]) for k in a)
