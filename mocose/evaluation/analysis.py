@@ -1,0 +1,74 @@
+"""Embedding-space analyses on STS-B: alignment and uniformity (Wang and Isola, 2020; SPEC section 4)
+and the normalised singular-value spectrum (the paper's Figure 7).
+
+Both use the sentences of all three STS-B splits (train, dev, test), as SimCSE's analysis takes
+"all STS-B sentences" for the data distribution and the pairs scored >= 4 as positives.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .encode import SentenceEncoder
+from .sts import task_pairsets
+
+SPLITS = ("train", "dev", "test")
+POSITIVE_THRESHOLD = 4.0
+
+
+def _stsb(data_dir, splits=SPLITS):
+    return [task_pairsets("STSBenchmark", data_dir, split=s)[0] for s in splits]
+
+
+def _unit(x: np.ndarray) -> torch.Tensor:
+    t = torch.from_numpy(np.asarray(x, dtype=np.float64))
+    return t / t.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def alignment(x: np.ndarray, y: np.ndarray) -> float:
+    """Mean squared distance between L2-normalised positive pairs (rows of x and y)."""
+    return float((_unit(x) - _unit(y)).pow(2).sum(1).mean())
+
+
+def uniformity(x: np.ndarray, t: float = 2.0, chunk: int = 1024) -> float:
+    """log mean_{i<j} exp(-t ||x_i - x_j||^2) over L2-normalised rows, computed in chunks
+    (float64, log-sum-exp) so that tens of thousands of sentences fit in memory."""
+    u = _unit(x)
+    n = u.shape[0]
+    if n < 2:
+        raise ValueError("uniformity needs at least two sentences")
+    parts = []
+    for start in range(0, n, chunk):
+        block = u[start:start + chunk]
+        sq = (2.0 - 2.0 * block @ u.T).clamp_min(0.0)  # ||a-b||^2 for unit vectors
+        rows = torch.arange(start, start + block.shape[0]).unsqueeze(1)
+        keep = torch.arange(n).unsqueeze(0) > rows  # pairs i < j only
+        parts.append(torch.logsumexp((-t * sq)[keep], dim=0))
+    total = torch.logsumexp(torch.stack(parts), dim=0)
+    return float(total - np.log(n * (n - 1) / 2))
+
+
+def alignment_uniformity(enc: SentenceEncoder, data_dir=None) -> dict:
+    """{"alignment", "uniformity"} on STS-B (all splits): alignment over the pairs with gold >= 4.0,
+    uniformity (t = 2) over the distinct sentences; both on L2-normalised embeddings."""
+    sets = _stsb(data_dir)
+    a = [s for p in sets for s, g in zip(p.a, p.gold) if g >= POSITIVE_THRESHOLD]
+    b = [s for p in sets for s, g in zip(p.b, p.gold) if g >= POSITIVE_THRESHOLD]
+    sentences = list(dict.fromkeys(s for p in sets for s in p.a + p.b))
+    emb = enc.encode(sentences, desc="STS-B")
+    return {"alignment": alignment(enc.encode(a), enc.encode(b)), "uniformity": uniformity(emb),
+            "n_positive_pairs": len(a), "n_sentences": len(sentences), "splits": list(SPLITS)}
+
+
+def singular_spectrum(enc: SentenceEncoder, data_dir=None) -> list[float]:
+    """Singular values of the STS-B sentence-embedding matrix divided by the largest (Figure 7).
+
+    The matrix holds one row per distinct sentence of all three STS-B splits, raw: neither centred
+    nor L2-normalised (so a common direction shared by all embeddings, the anisotropy the figure
+    is about, shows up as a dominant first singular value). Length = embedding dimension.
+    """
+    sets = _stsb(data_dir)
+    sentences = list(dict.fromkeys(s for p in sets for s in p.a + p.b))
+    m = enc.encode(sentences, desc="STS-B").astype(np.float64)
+    s = np.linalg.svd(m, compute_uv=False)
+    return (s / s[0]).tolist()

@@ -1,0 +1,91 @@
+"""Evaluate an encoder on any set of SentEval tasks and lay the results out as the paper does."""
+from __future__ import annotations
+
+import platform
+import time
+
+import numpy as np
+
+from ..data import resolve_data_dir
+from .encode import SentenceEncoder
+from .sts import evaluate_sts_task
+from .tasks import SHORT_NAMES, STS_TASKS, TASKS, TRANSFER_TASKS, parse_tasks
+from .transfer import evaluate_transfer_task
+
+
+def evaluate(enc: SentenceEncoder, tasks="sts", data_dir=None, progress: bool = True, n_jobs: int = -1) -> dict:
+    """Run ``tasks`` (sts | transfer | all | a list or comma string of task names) with ``enc``.
+
+    Returns {"tasks": {name: {"score": ..., details}}, "avg": {"sts": ..., "transfer": ...},
+    "seconds": {name: wall seconds}}. Scores are Spearman x 100 (STS) or test accuracy in %
+    (transfer); "avg" is the mean over the group's evaluated tasks (None when none was run).
+    """
+    names = parse_tasks(tasks)
+    data_dir = resolve_data_dir(data_dir)
+    old = enc.progress
+    enc.progress = progress
+    results, seconds = {}, {}
+    try:
+        for name in names:
+            start = time.perf_counter()
+            if TASKS[name] == "sts":
+                results[name] = evaluate_sts_task(enc, name, data_dir)
+            else:
+                results[name] = evaluate_transfer_task(enc, name, data_dir, n_jobs=n_jobs)
+            seconds[name] = round(time.perf_counter() - start, 2)
+    finally:
+        enc.progress = old
+    avg = {}
+    for group, members in (("sts", STS_TASKS), ("transfer", TRANSFER_TASKS)):
+        scores = [results[t]["score"] for t in members if t in results]
+        avg[group] = float(np.mean(scores)) if scores else None
+    return {"tasks": results, "avg": avg, "seconds": seconds}
+
+
+def versions() -> dict:
+    import scipy
+    import sklearn
+    import torch
+    import transformers
+
+    from .. import __version__
+
+    return {"mocose": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "transformers": transformers.__version__, "scikit-learn": sklearn.__version__,
+            "scipy": scipy.__version__, "numpy": np.__version__}
+
+
+def evaluate_model(model: str, pooler: str = "cls_before_pooler", tasks="sts", data_dir=None,
+                   batch_size: int = 128, device: str = "cpu", half: bool = False, progress: bool = True) -> dict:
+    """Load encoder ``model`` (a name, alias or folder; mocose.encoders.load) and evaluate it; the
+    result also names the model, pooler, data folder, precision, library versions and wall time."""
+    from ..encoders import load, resolve
+
+    start = time.perf_counter()
+    names = parse_tasks(tasks)  # fail on a bad task name before loading anything
+    folder = resolve_data_dir(data_dir)
+    net, tokenizer = load(model)
+    enc = SentenceEncoder(net, tokenizer, pooler=pooler, batch_size=batch_size, device=device, half=half)
+    out = evaluate(enc, names, folder, progress=progress)
+    return {"model": model, "model_path": resolve(model), "pooler": pooler, "data_dir": str(folder),
+            "precision": "float16" if half else "float32", "device": device, "batch_size": batch_size,
+            "max_length": enc.max_length, "classifier": "sklearn LogisticRegression (SentEval defaults)",
+            "versions": versions(), **out, "wall_time_s": round(time.perf_counter() - start, 2)}
+
+
+def _table(names: list[str], scores: list[float | None], avg: float | None) -> str:
+    heads = [SHORT_NAMES.get(n, n) for n in names] + ["Avg."]
+    cells = [("%.2f" % s) if s is not None else "-" for s in scores] + [("%.2f" % avg) if avg is not None else "-"]
+    widths = [max(len(h), len(c)) for h, c in zip(heads, cells)]
+    line = lambda xs: " | ".join(x.rjust(w) for x, w in zip(xs, widths))
+    return "\n".join([line(heads), "-+-".join("-" * w for w in widths), line(cells)])
+
+
+def format_tables(result: dict) -> str:
+    """The paper's tables (STS12 ... SICK-R, Avg.; MR ... MRPC, Avg.) for the groups evaluated."""
+    out = []
+    for group, members in (("sts", STS_TASKS), ("transfer", TRANSFER_TASKS)):
+        if any(t in result["tasks"] for t in members):
+            scores = [result["tasks"][t]["score"] if t in result["tasks"] else None for t in members]
+            out.append(_table(list(members), scores, result["avg"][group]))
+    return "\n\n".join(out)

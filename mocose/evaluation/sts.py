@@ -1,0 +1,91 @@
+"""The seven STS tasks with SentEval's protocol (SimCSE's fork, which MoCoSE used).
+
+STS12-16: per subset, cosine similarity of the pair's embeddings against the gold score (pairs with
+an empty gold line dropped); the reported figure is the Spearman correlation over all the year's
+pairs concatenated ("all"), beside the plain ("mean") and pair-count weighted ("wmean") averages of
+the per-subset correlations. STS-B and SICK-R: Spearman on the test split. All figures x 100.
+The order in which SentEval sorts and batches pairs cannot change a correlation, so pairs keep
+file order here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import pearsonr, spearmanr
+
+from ..data import resolve_data_dir
+from .encode import SentenceEncoder
+from .readers import PairSet, read_sick, read_stsb, read_sts_subset
+from .tasks import STS_SUBSETS, STS_TASKS
+
+
+def sts_dir(data_dir) -> Path:
+    return resolve_data_dir(data_dir) / "senteval" / "STS"
+
+
+def task_pairsets(task: str, data_dir=None, split: str = "test") -> list[PairSet]:
+    """The pair sets of an STS task (one per subset for STS12-16; the split for STS-B/SICK-R)."""
+    if task in STS_SUBSETS:
+        folder = sts_dir(data_dir) / f"{task}-en-test"
+        return [read_sts_subset(folder, name) for name in STS_SUBSETS[task]]
+    if task == "STSBenchmark":
+        return [read_stsb(sts_dir(data_dir) / "STSBenchmark" / f"sts-{split}.csv")]
+    if task == "SICKRelatedness":
+        files = {"train": "SICK_train.txt", "dev": "SICK_trial.txt", "test": "SICK_test_annotated.txt"}
+        return [read_sick(resolve_data_dir(data_dir) / "senteval" / "SICK" / files[split])]
+    raise ValueError(f"{task} is not an STS task; STS tasks: {', '.join(STS_TASKS)}")
+
+
+def cosine_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Row-wise cosine in float64; a zero vector gives 0, as SentEval's nan_to_num does."""
+    x = np.nan_to_num(x.astype(np.float64))
+    y = np.nan_to_num(y.astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sim = (x * y).sum(1) / (np.sqrt((x * x).sum(1)) * np.sqrt((y * y).sum(1)))
+    return np.nan_to_num(sim)
+
+
+def pair_similarities(enc: SentenceEncoder, pairs: PairSet, desc: str | None = None) -> np.ndarray:
+    emb = enc.encode(pairs.a + pairs.b, desc=desc)
+    return cosine_rows(emb[: len(pairs)], emb[len(pairs):])
+
+
+def correlations(sys: np.ndarray, gold: np.ndarray) -> dict:
+    """Pearson and Spearman x 100 (SentEval keeps NaN for constant inputs; so do we)."""
+    return {"pearson": 100 * float(pearsonr(sys, gold)[0]),
+            "spearman": 100 * float(spearmanr(sys, gold)[0]), "n": int(len(gold))}
+
+
+def evaluate_sts_task(enc: SentenceEncoder, task: str, data_dir=None) -> dict:
+    """One STS task's result: ``score`` (the paper's figure) beside every correlation."""
+    sets = task_pairsets(task, data_dir)
+    sentences = [s for p in sets for s in p.a + p.b]
+    enc.encode(sentences, desc=task)  # one sorted pass over the whole task
+    sims = [pair_similarities(enc, p) for p in sets]
+    if task not in STS_SUBSETS:
+        test = correlations(sims[0], sets[0].gold)
+        return {"score": test["spearman"], "test": test}
+    subsets = {p.name: correlations(s, p.gold) for p, s in zip(sets, sims)}
+    weights = np.array([r["n"] for r in subsets.values()], dtype=np.float64)
+    every = correlations(np.concatenate(sims), np.concatenate([p.gold for p in sets]))
+    agg = {}
+    for kind in ("pearson", "spearman"):
+        vals = np.array([r[kind] for r in subsets.values()])
+        agg[kind] = {"all": every[kind], "mean": float(np.mean(vals)),
+                     "wmean": float(np.average(vals, weights=weights))}
+    return {"score": every["spearman"], "all": {"pearson": every["pearson"], "spearman": every["spearman"],
+                                                "n": every["n"]},
+            "mean": {k: agg[k]["mean"] for k in agg}, "wmean": {k: agg[k]["wmean"] for k in agg},
+            "subsets": subsets}
+
+
+def stsb_dev_spearman(enc: SentenceEncoder, data_dir=None) -> float:
+    """Spearman x 100 on STS-B dev: the training loop's validation (SimCSE's selection rule)."""
+    pairs = task_pairsets("STSBenchmark", data_dir, split="dev")[0]
+    return correlations(pair_similarities(enc, pairs, desc="STS-B dev"), pairs.gold)["spearman"]
+
+
+def sts_test_average(enc: SentenceEncoder, data_dir=None) -> float:
+    """Mean of the seven STS scores x 100 (the MoCoSE authors' checkpoint selection rule)."""
+    return float(np.mean([evaluate_sts_task(enc, t, data_dir)["score"] for t in STS_TASKS]))

@@ -1,0 +1,87 @@
+"""The seven transfer tasks (MR, CR, SUBJ, MPQA, SST2, TREC, MRPC) with SentEval's protocol.
+
+Samples are put in SentEval's order before the classifier sees them (SentEval sorts by word count
+and label to reduce padding, and its shuffled folds are drawn over that order, so the order
+changes which sentences share a fold). Embeddings come from the shared encoder cache.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..data import resolve_data_dir
+from . import classifiers
+from .encode import SentenceEncoder
+from .readers import LabelledSet, PairSet, read_lines_latin1, read_mrpc, read_sst_binary, read_trec
+from .tasks import TRANSFER_TASKS
+
+# file names per binary task: (label-1 file, label-0 file), as SentEval pairs them
+BINARY_FILES = {
+    "MR": ("MR", "rt-polarity.pos", "rt-polarity.neg"),
+    "CR": ("CR", "custrev.pos", "custrev.neg"),
+    "SUBJ": ("SUBJ", "subj.objective", "subj.subjective"),
+    "MPQA": ("MPQA", "mpqa.pos", "mpqa.neg"),
+}
+
+
+def _nwords(s: str) -> int:
+    return len(s.split())
+
+
+def senteval_order(x, y) -> tuple[list[str], np.ndarray]:
+    """SentEval's stable sort by (word count, label)."""
+    pairs = sorted(zip(x, y.tolist()), key=lambda z: (_nwords(z[0]), z[1]))
+    return [p[0] for p in pairs], np.array([p[1] for p in pairs], dtype=np.int64)
+
+
+def _pairs_order(p: PairSet) -> tuple[list[str], list[str], np.ndarray]:
+    rows = sorted(zip(p.a, p.b, p.gold.tolist()), key=lambda z: (_nwords(z[0]), _nwords(z[1]), z[2]))
+    return [r[0] for r in rows], [r[1] for r in rows], np.array([r[2] for r in rows], dtype=np.int64)
+
+
+def binary_task(task: str, data_dir=None) -> tuple[list[str], np.ndarray]:
+    folder, one, zero = BINARY_FILES[task]
+    base = resolve_data_dir(data_dir) / "senteval" / folder
+    pos, neg = read_lines_latin1(base / one), read_lines_latin1(base / zero)
+    return senteval_order(pos + neg, np.array([1] * len(pos) + [0] * len(neg), dtype=np.int64))
+
+
+def evaluate_transfer_task(enc: SentenceEncoder, task: str, data_dir=None, n_jobs: int = -1) -> dict:
+    """One transfer task's result: ``score`` = test accuracy (%), with dev accuracy and chosen C."""
+    root: Path = resolve_data_dir(data_dir) / "senteval"
+    if task in BINARY_FILES:
+        x, y = binary_task(task, data_dir)
+        res = classifiers.inner_kfold(enc.encode(x, desc=task), y, n_jobs=n_jobs)
+        extra = {"protocol": "inner-kfold", "n": len(y)}
+    elif task == "SST2":
+        sets = {s: read_sst_binary(root / "SST" / "binary" / f"sentiment-{s}") for s in ("train", "dev", "test")}
+        enc.encode([s for ls in sets.values() for s in ls.x], desc=task)
+        data = {k: senteval_order(v.x, v.y) for k, v in sets.items()}
+        X = {k: enc.encode(v[0]) for k, v in data.items()}
+        res = classifiers.split(X["train"], data["train"][1], X["dev"], data["dev"][1], X["test"],
+                                data["test"][1], n_jobs=n_jobs)
+        extra = {"protocol": "split", "n_train": len(data["train"][1]), "n_dev": len(data["dev"][1]),
+                 "n_test": len(data["test"][1])}
+    elif task == "TREC":
+        train: LabelledSet = read_trec(root / "TREC" / "train_5500.label")
+        test: LabelledSet = read_trec(root / "TREC" / "TREC_10.label")
+        enc.encode(train.x + test.x, desc=task)
+        (xtr, ytr), (xte, yte) = senteval_order(train.x, train.y), senteval_order(test.x, test.y)
+        res = classifiers.kfold(enc.encode(xtr), ytr, enc.encode(xte), yte, n_jobs=n_jobs)
+        extra = {"protocol": "kfold", "n_train": len(ytr), "n_test": len(yte)}
+    elif task == "MRPC":
+        sets = [_pairs_order(read_mrpc(root / "MRPC" / f"msr_paraphrase_{s}.txt")) for s in ("train", "test")]
+        enc.encode([s for a, b, _ in sets for s in a + b], desc=task)
+        feats = []
+        for a, b, _ in sets:
+            ea, eb = enc.encode(a), enc.encode(b)
+            feats.append(np.c_[np.abs(ea - eb), ea * eb])
+        (_, _, ytr), (_, _, yte) = sets
+        res = classifiers.kfold(feats[0], ytr, feats[1], yte, n_jobs=n_jobs)
+        from sklearn.metrics import f1_score
+        extra = {"protocol": "kfold", "features": "[|u-v|, u*v]", "n_train": len(ytr), "n_test": len(yte),
+                 "f1": round(100 * float(f1_score(yte, res.predictions)), 2)}
+    else:
+        raise ValueError(f"{task} is not a transfer task; transfer tasks: {', '.join(TRANSFER_TASKS)}")
+    return {"score": res.test_acc, **res.as_dict(), **extra}
