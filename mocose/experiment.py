@@ -1,0 +1,43 @@
+"""One experiment: train (unless method none), evaluate the selected checkpoint, analyse it.
+
+This is what the runner executes for every cell of every study; its return value is the body of
+a result file (see the runner for the identity fields it adds).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .mtd import mtd
+
+
+def run_experiment(config: Config, data_dir: Path, work_dir: Path, device: str = "cpu",
+                   resume: bool = True, progress: bool = True) -> dict[str, Any]:
+    from . import encoders
+    from .evaluation import SentenceEncoder, alignment_uniformity, evaluate, singular_spectrum
+    from .train import train
+
+    work_dir = Path(work_dir)
+    if config.model.method == "none":
+        model, tokenizer = encoders.load(config.model.encoder)
+        training: dict[str, Any] = {"steps": 0, "selection": None, "collapsed": False, "curve": []}
+        checkpoint = encoders.resolve(config.model.encoder)
+    else:
+        training = train(config, work_dir, data_dir, device, resume=resume, progress=progress)
+        checkpoint = training.pop("best_checkpoint")
+        model, tokenizer = encoders.load(checkpoint)
+    enc = SentenceEncoder(model.to(device), tokenizer, pooler=config.eval.eval_pooler,
+                          batch_size=config.eval.eval_batch_size, device=device)
+    metrics = evaluate(enc, config.eval.eval_tasks, data_dir, progress=progress)
+    analysis = dict(alignment_uniformity(enc, data_dir))
+    analysis["singular_values"] = singular_spectrum(enc, data_dir)
+    measured = config.model.method == "mocose"
+    return {
+        "status": "collapsed" if training.get("collapsed") else "ok",
+        "metrics": metrics,
+        "analysis": analysis,
+        "training": training,
+        "mtd": mtd(config.ema.ema_decay, config.queue.queue_size, config.train.batch_size) if measured else None,
+        "best_checkpoint": str(checkpoint),
+    }

@@ -1,0 +1,170 @@
+"""MoCoSE and unsupervised SimCSE over any BERT-family Hugging Face encoder (SPEC sections 1-2).
+
+Both work through the public API: the word embeddings come from ``get_input_embeddings()``, the
+augmentations act on them and on ``position_ids``, and the encoder runs on ``inputs_embeds``.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .augment import EmbeddingAugmenter
+from .config import Config, parse_queue_negatives, parse_queue_slice
+from .ema import EMA, ema_decay_at
+from .heads import MLPHead, Pooler, Predictor, Projection
+from .losses import info_nce
+from .negatives import reduce_negatives
+from .queue import NegativeQueue
+
+
+@dataclass
+class Batch:
+    """Token ids and mask of a batch; ``target_*`` are the target branch's (text-augmented) view."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    target_input_ids: torch.Tensor | None = None
+    target_attention_mask: torch.Tensor | None = None
+
+    def to(self, device: torch.device | str) -> "Batch":
+        move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
+        return Batch(move(self.input_ids), move(self.attention_mask),
+                     move(self.target_input_ids), move(self.target_attention_mask))
+
+
+@dataclass
+class StepOutput:
+    loss: torch.Tensor
+    keys: torch.Tensor       # the target branch's outputs (or SimCSE's second view)
+    num_negatives: int       # queue negatives used this step
+
+
+def _cls(encoder: nn.Module, embeds: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor | None) -> torch.Tensor:
+    """Last-layer [CLS] vector of ``encoder`` run on word embeddings ``embeds``."""
+    return encoder(inputs_embeds=embeds, attention_mask=mask, position_ids=positions).last_hidden_state[:, 0]
+
+
+def _positions(encoder: nn.Module, ids: torch.Tensor) -> torch.Tensor:
+    """The position ids the encoder would use (RoBERTa-style embeddings start after padding_idx)."""
+    offset = getattr(encoder.embeddings, "padding_idx", None)
+    start = 0 if offset is None else offset + 1
+    return torch.arange(start, start + ids.shape[1], device=ids.device).expand_as(ids)
+
+
+def _augmented_cls(encoder: nn.Module, augment: EmbeddingAugmenter, ids: torch.Tensor,
+                   mask: torch.Tensor, branch: str) -> torch.Tensor:
+    """[CLS] of ``encoder`` on ``ids`` after the branch's embedding-level augmentations."""
+    embeds = encoder.get_input_embeddings()(ids)
+    base = _positions(encoder, ids)
+    embeds, positions = augment(embeds, base, mask, branch=branch)
+    return _cls(encoder, embeds, mask, None if positions is base else positions)
+
+
+class MoCoSE(nn.Module):
+    """Online encoder + pooler + projection + predictor; EMA target without predictor; a queue.
+
+    The target runs the online embedding layer (shared module) unless ``ema_embeddings``; only its
+    transformer layers, pooler and projection are averaged. With ``key_gradient`` (the authors'
+    code) the loss's gradient flows through the keys into the shared embeddings and the target
+    projection, whose weights the optimizer updates too and the next EMA step blends.
+    """
+
+    def __init__(self, encoder: nn.Module, config: Config, generator: torch.Generator | None = None):
+        super().__init__()
+        mc, qc = config.model, config.queue
+        hidden = encoder.config.hidden_size
+        dim = mc.embed_dim or hidden
+        dropout = getattr(encoder.config, "hidden_dropout_prob", 0.1)
+        eps = getattr(encoder.config, "layer_norm_eps", 1e-12)
+        self.config = config
+        self.encoder = encoder
+        pretrained = getattr(getattr(encoder, "pooler", None), "dense", None)
+        self.pooler = Pooler(hidden, pretrained)
+        self.projection = Projection(hidden, dim, mc.proj_layers, dropout, eps)
+        self.predictor = Predictor(dim, mc.pred_layers, dropout, eps)
+
+        self.target_encoder = copy.deepcopy(encoder)
+        if not mc.ema_embeddings:
+            self.target_encoder.embeddings = encoder.embeddings  # one shared module
+        self.target_pooler = copy.deepcopy(self.pooler)
+        self.target_projection = copy.deepcopy(self.projection)
+        # Averaged encoder layers and pooler are frozen; the shared embeddings and the target
+        # projection stay trainable (the authors' optimizer updates the latter too).
+        for p in list(self.target_encoder.parameters()) + list(self.target_pooler.parameters()):
+            p.requires_grad_(False)
+        for p in encoder.parameters():
+            p.requires_grad_(True)
+        self.ema = EMA([(self.target_encoder, encoder), (self.target_pooler, self.pooler),
+                        (self.target_projection, self.projection)])
+        self.ema_decay, self.ema_horizon = config.ema.ema_decay, config.ema.ema_total_steps
+
+        self.queue = NegativeQueue(qc.queue_size, dim, qc.queue_init_fraction, qc.queue_compat,
+                                   config.train.batch_size, parse_queue_slice(qc.queue_slice, qc.queue_size),
+                                   generator=generator)
+        self.negatives_code = parse_queue_negatives(qc.queue_negatives, qc.queue_size)
+        self.augment = EmbeddingAugmenter(config.augment)
+        self.temperature = mc.temperature
+        self.key_gradient = mc.key_gradient
+        self.kmeans_generator = generator
+
+    def embedding_encoder(self) -> nn.Module:
+        """The online encoder: the sentence embedding is its last-layer [CLS] (cls_before_pooler)."""
+        return self.encoder
+
+    @torch.no_grad()
+    def update_target(self, step: int, total_steps: int) -> float:
+        """EMA step before the forward of training step ``step`` (1-based, as the authors count)."""
+        decay = ema_decay_at(step, self.ema_decay, self.ema_horizon or total_steps)
+        self.ema.update(decay)
+        return decay
+
+    def forward(self, batch: Batch) -> StepOutput:
+        queries = self.predictor(self.projection(self.pooler(
+            _augmented_cls(self.encoder, self.augment, batch.input_ids, batch.attention_mask, "online"))))
+        ids = batch.target_input_ids if batch.target_input_ids is not None else batch.input_ids
+        mask = batch.target_attention_mask if batch.target_attention_mask is not None else batch.attention_mask
+        grad = contextlib.nullcontext() if self.key_gradient else torch.no_grad()
+        with grad:
+            keys = self.target_projection(self.target_pooler(
+                _augmented_cls(self.target_encoder, self.augment, ids, mask, "target")))
+        negatives = reduce_negatives(self.queue.negatives(), self.negatives_code, self.kmeans_generator)
+        loss = info_nce(queries, keys, negatives, self.temperature)
+        self.queue.enqueue(keys)
+        return StepOutput(loss, keys.detach(), int(negatives.shape[0]))
+
+
+class SimCSE(nn.Module):
+    """Unsupervised SimCSE: each sentence encoded twice with dropout; MLP over [CLS]; in-batch negatives."""
+
+    def __init__(self, encoder: nn.Module, config: Config):
+        super().__init__()
+        self.config = config
+        self.encoder = encoder
+        self.mlp = MLPHead(encoder.config.hidden_size)
+        self.temperature = config.model.temperature
+        self.augment = EmbeddingAugmenter(config.augment)
+
+    def embedding_encoder(self) -> nn.Module:
+        return self.encoder
+
+    def update_target(self, step: int, total_steps: int) -> float:
+        return float("nan")  # no target branch
+
+    def forward(self, batch: Batch) -> StepOutput:
+        ids, mask = batch.input_ids, batch.attention_mask
+        two_ids, two_mask = torch.cat([ids, ids]), torch.cat([mask, mask])  # one pass, two dropout masks
+        z = self.mlp(_augmented_cls(self.encoder, self.augment, two_ids, two_mask, "online"))
+        z1, z2 = z[: ids.shape[0]], z[ids.shape[0]:]
+        return StepOutput(info_nce(z1, z2, None, self.temperature), z2.detach(), 0)
+
+
+def build_model(encoder: nn.Module, config: Config, generator: torch.Generator | None = None) -> nn.Module:
+    if config.model.method == "mocose":
+        return MoCoSE(encoder, config, generator)
+    if config.model.method == "simcse":
+        return SimCSE(encoder, config)
+    raise ValueError(f"method {config.model.method!r} trains nothing")
