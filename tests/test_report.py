@@ -1,0 +1,261 @@
+"""The report from synthetic result files (written per CONTRACT_RUNS.md): statistics, verdicts,
+missing cells, collapse marks and the files it writes."""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+from scipy import stats as sps
+
+import ablations
+from mocose import claims, report
+from mocose.claims import FAILS, HOLDS, INCONCLUSIVE, NOT_ENOUGH, Stats
+from ablations.spec import STS_TASKS, TRANSFER_TASKS, Check
+
+PROFILE = "smoke"
+
+
+def write_result(root: Path, artifact: str, label: str, seed_offset: int, sts: float | None = None,
+                 *, status: str = "ok", transfer: float | None = None, analysis: dict | None = None,
+                 curve: list | None = None, flat: bool = True) -> dict:
+    """One result file for a cell of an artifact, shaped as the runner writes it."""
+    art = ablations.get(artifact)
+    config = art.config(label, PROFILE, 42 + seed_offset)
+    tasks = {}
+    if sts is not None:
+        tasks.update({t: {"score": sts} for t in STS_TASKS})
+    if transfer is not None:
+        tasks.update({t: {"score": transfer, "devacc": transfer} for t in TRANSFER_TASKS})
+    avg = {}
+    if sts is not None:
+        avg["sts"] = sts
+    if transfer is not None:
+        avg["transfer"] = transfer
+    body = {
+        "schema": 1, "run_id": config.digest(), "profile": PROFILE, "seed": config.train.seed,
+        "config": config.to_dict(), "status": status,
+        "metrics": {"tasks": tasks, "avg": avg},
+        "analysis": analysis or {"alignment": 0.2, "uniformity": -2.0, "singular_values": [1.0, 0.5]},
+        "training": {"steps": 16, "best_step": 8, "best_score": 50.0, "selection": "stsb_dev",
+                     "collapsed": status == "collapsed", "curve": curve or []},
+        "mtd": None, "best_checkpoint": None, "wall_time": 3.0, "device": "cpu",
+        "versions": {"python": "3"}, "git_commit": "0123456789abcdef0123456789abcdef01234567",
+        "created": "2026-01-01T00:00:00+00:00", "host": "test",
+    }
+    if flat:
+        body["flat_config"] = config.flat()
+    path = root / PROFILE / "runs" / f"{config.digest()}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(body))
+    return body
+
+
+def _json(root: Path, name: str) -> dict:
+    return json.loads((root / PROFILE / "reports" / f"{name}.json").read_text())
+
+
+def _cell(dump: dict, label: str) -> dict:
+    return next(c for c in dump["cells"] if c["label"] == label)
+
+
+# -- statistics ----------------------------------------------------------------------------------
+def test_welch_matches_scipy():
+    a, b = Stats((76.0, 77.0, 78.0)), Stats((70.0, 71.5))
+    w = claims.welch(a, b)
+    ref = sps.ttest_ind(a.values, b.values, equal_var=False)
+    assert w.t == pytest.approx(ref.statistic) and w.p == pytest.approx(ref.pvalue)
+    # hand-worked: se^2 = 1/3 + 1.125/2, df by Welch-Satterthwaite
+    se2 = 1 / 3 + 1.125 / 2
+    assert w.t == pytest.approx(6.25 / math.sqrt(se2))
+    assert w.df == pytest.approx(se2 ** 2 / ((1 / 3) ** 2 / 2 + (1.125 / 2) ** 2 / 1))
+    shifted = claims.welch(a, b, margin=6.25)  # H0 exactly at the observed difference
+    assert shifted.t == pytest.approx(0.0) and shifted.p == pytest.approx(1.0)
+
+
+def test_stats_use_the_sample_std():
+    s = Stats((1.0, 2.0, 4.0))
+    assert s.n == 3 and s.mean == pytest.approx(7 / 3)
+    assert s.std == pytest.approx(math.sqrt(((1 - 7 / 3) ** 2 + (2 - 7 / 3) ** 2 + (4 - 7 / 3) ** 2) / 2))
+    assert Stats((5.0,)).std is None and Stats(()).mean is None
+
+
+@pytest.mark.parametrize("a,b,margin,verdict", [
+    ((76.0, 77.0, 78.0), (70.0, 71.0), 0.0, HOLDS),          # t ~ 8.5, p ~ 0.004
+    ((70.0, 71.0), (76.0, 77.0, 78.0), 0.0, FAILS),
+    ((76.0, 78.0), (76.5, 77.5), 0.0, INCONCLUSIVE),
+    ((76.0, 77.0, 78.0), (70.0, 71.0), 10.0, FAILS),         # 6.5 points is not a 10-point drop
+    ((77.0,), (70.0, 71.0), 0.0, NOT_ENOUGH),                # one seed: no test
+    ((), (70.0, 71.0), 0.0, NOT_ENOUGH),
+])
+def test_greater_check_verdicts(a, b, margin, verdict):
+    res = claims.check_compare(Check("a", "b", ">", margin), "sts", Stats(a), Stats(b))
+    assert res.verdict == verdict
+    if verdict == NOT_ENOUGH:
+        assert ("n = 1" in res.reason) if a else ("no result for a" in res.reason)
+
+
+@pytest.mark.parametrize("a,b,verdict", [
+    ((85.0, 85.1, 84.9, 85.0), (85.2, 85.1, 85.3, 85.2), HOLDS),   # 0.2 apart, tight
+    ((85.0, 85.1, 84.9), (88.0, 88.1, 87.9), FAILS),             # 3 points apart
+    ((85.0, 87.0), (85.5, 86.0), INCONCLUSIVE),
+])
+def test_within_check_is_tost(a, b, verdict):
+    assert claims.check_compare(Check("a", "b", "~", 1.0), "transfer", Stats(a),
+                                Stats(b)).verdict == verdict
+
+
+def test_collapse_checks_count_runs():
+    c = Check("x", op="collapsed")
+    assert claims.check_collapse(c, [True, True]).verdict == HOLDS
+    assert claims.check_collapse(c, [True, False]).verdict == INCONCLUSIVE
+    assert claims.check_collapse(c, [False]).verdict == FAILS
+    assert claims.check_collapse(c, []).verdict == NOT_ENOUGH
+    assert claims.check_collapse(Check("x", op="stable"), [False, False]).verdict == HOLDS
+
+
+def test_claim_verdict_combines_checks():
+    assert claims.combine([HOLDS, HOLDS]) == HOLDS
+    assert claims.combine([HOLDS, INCONCLUSIVE]) == INCONCLUSIVE
+    assert claims.combine([INCONCLUSIVE, NOT_ENOUGH]) == NOT_ENOUGH
+    assert claims.combine([NOT_ENOUGH, FAILS]) == FAILS
+
+
+# -- whole reports from synthetic files ---------------------------------------------------------------
+@pytest.fixture()
+def table3_results(tmp_path):
+    """eta 0.85 at 76, 77, 78 (mean 77, std 1); the others two seeds each; eta 0.99 missing."""
+    root = tmp_path / "results"
+    for i, v in enumerate((76.0, 77.0, 78.0)):
+        write_result(root, "table3", "eta 0.85", i, v)
+    for label, values in {"eta 0.5": (70.0, 71.0), "eta 0.8": (72.0, 72.5),
+                          "eta 0.9": (73.0, 74.0), "eta 0.95": (74.0, 74.4)}.items():
+        for i, v in enumerate(values):
+            write_result(root, "table3", label, i, v, flat=(label != "eta 0.9"))
+    return root
+
+
+def test_table_report_statistics_and_verdicts(table3_results, tmp_path):
+    root = table3_results
+    [rep] = report.build(["table3"], PROFILE, root, tmp_path / "plots")
+    dump = _json(root, "table3")
+    c = _cell(dump, "eta 0.85")
+    assert (c["n"], c["mean"], c["std"]) == (3, pytest.approx(77.0), pytest.approx(1.0))
+    assert c["diff"] == pytest.approx(77.0 - 76.49)
+    assert c["seeds"] == [42, 43, 44]
+    assert _cell(dump, "eta 0.9")["mean"] == pytest.approx(73.5)  # read without flat_config
+    missing = _cell(dump, "eta 0.99")
+    assert missing["n"] == 0 and missing["mean"] is None and missing["status"] == "no result"
+    [claim] = dump["claims"]
+    assert claim["verdict"] == NOT_ENOUGH and claim["paper"] == HOLDS
+    by_check = {ch["check"]: ch for ch in claim["checks"]}
+    vs05 = by_check["eta 0.85 > eta 0.5 (sts)"]
+    ref = sps.ttest_ind((76.0, 77.0, 78.0), (70.0, 71.0), equal_var=False)
+    assert vs05["verdict"] == HOLDS and vs05["p"] == pytest.approx(ref.pvalue)
+    assert vs05["diff"] == pytest.approx(6.5) and vs05["a_n"] == 3 and vs05["b_n"] == 2
+    assert by_check["eta 0.85 > eta 0.99 (sts)"]["verdict"] == NOT_ENOUGH
+    md = (root / PROFILE / "reports" / "table3.md").read_text()
+    assert "77.00 ± 1.00 (n=3)" in md and "paper 76.49, Δ +0.51" in md
+    assert "no result" in md and "Not a reproduction" in md and "stsb_dev" in md
+    assert "Seeds found**: 42, 43, 44" in md
+    rows = list(csv.DictReader((root / PROFILE / "reports" / "table3.csv").open()))
+    row = next(r for r in rows if r["cell"] == "eta 0.85")
+    assert float(row["mean"]) == pytest.approx(77.0) and row["n"] == "3"
+    assert float(row["std"]) == pytest.approx(1.0) and float(row["paper"]) == 76.49
+    assert next(r for r in rows if r["cell"] == "eta 0.99")["mean"] == ""
+    tex = (root / PROFILE / "reports" / "table3.tex").read_text()
+    assert r"77.00 $\pm$ 1.00 (76.49)" in tex and r"\begin{tabular}" in tex
+    assert rep.n_with_results == 5 and rep.n_cells == 6
+    index = (root / PROFILE / "REPORT.md").read_text()
+    assert "reports/table3.md" in index and "`table4`" in index  # the index covers every artifact
+    assert "smoke" in (root / "REPORT.md").read_text()
+
+
+def test_completed_claim_holds_and_fails(tmp_path):
+    root = tmp_path / "results"
+    for label, values in {"+ FGSM (5e-9)": (77.0, 77.2, 77.1), "dropout only": (76.0, 76.1, 75.9)}.items():
+        for i, v in enumerate(values):
+            write_result(root, "augmentations", label, i, v)
+    rep = report.analyse(ablations.get("augmentations"), PROFILE,
+                         *report.load_runs(root, PROFILE))
+    fgsm, others = rep.claims
+    assert fgsm.verdict == HOLDS and fgsm.checks[0].diff == pytest.approx(1.1)
+    assert others.verdict == NOT_ENOUGH  # the other augmentations have no runs
+    for i, v in enumerate((79.0, 79.5)):  # an augmentation clearly above dropout alone
+        write_result(root, "augmentations", "+ position shuffle", i, v)
+    rep = report.analyse(ablations.get("augmentations"), PROFILE, *report.load_runs(root, PROFILE))
+    assert rep.claims[1].verdict == FAILS
+
+
+def test_failed_runs_and_collapse_are_reported(tmp_path):
+    root = tmp_path / "results"
+    curve = [{"step": s, "loss": 1.0 / s, "dev_spearman": 10.0 + s, "embedding_std": 1e-6}
+             for s in (4, 8, 12, 16)]
+    for i in range(2):
+        write_result(root, "fig5", "symmetric, eta 0", i, 20.0, status="collapsed", curve=curve)
+    config = ablations.get("fig5").config("MoCoSE (eta 0.85)", PROFILE, 42)
+    failure = {"schema": 1, "run_id": config.digest(), "profile": PROFILE, "seed": 42,
+               "config": config.to_dict(), "flat_config": config.flat(), "status": "failed",
+               "error": "RuntimeError: out of memory\nmore", "traceback": "..."}
+    (root / PROFILE / "failed").mkdir(parents=True)
+    (root / PROFILE / "failed" / f"{config.digest()}.json").write_text(json.dumps(failure))
+    plots = tmp_path / "plots"
+    [rep] = report.build(["fig5"], PROFILE, root, plots)
+    dump = _json(root, "fig5")
+    assert dump["claims"][0]["verdict"] == HOLDS  # both runs of the symmetric model collapsed
+    sym = _cell(dump, "symmetric, eta 0")
+    assert sym["collapsed_runs"] == 2 and "collapsed" in sym["status"]
+    assert _cell(dump, "MoCoSE (eta 0.85)")["status"] == "no result (failed: RuntimeError: out of memory)"
+    for ext in (".png", ".pdf"):
+        path = plots / PROFILE / f"fig5{ext}"
+        assert path.is_file() and path.stat().st_size > 1000
+    md = (root / PROFILE / "reports" / "fig5.md").read_text()
+    assert "../../../plots/smoke/fig5.png" in md and report.COLLAPSE_MARK in md
+
+
+def test_figures_are_drawn_with_and_without_results(tmp_path):
+    root = tmp_path / "results"
+    for i, (align, unif) in enumerate(((0.20, -2.0), (0.22, -2.2))):
+        write_result(root, "align_uniform", "MoCoSE", i, 70.0,
+                     analysis={"alignment": align, "uniformity": unif,
+                               "singular_values": [3.0, 2.0, 1.0]})
+    write_result(root, "fig2", "eta 0.85, K 512, B 64", 0, 70.0)
+    plots = tmp_path / "plots"
+    reps = report.build(["align_uniform", "fig7", "fig2", "fig10", "table1"], PROFILE, root, plots)
+    for name in ("align_uniform", "fig7", "fig2", "fig10"):
+        assert (plots / PROFILE / f"{name}.png").is_file() and (plots / PROFILE / f"{name}.pdf").is_file()
+    mocose = _cell(_json(root, "fig7"), "MoCoSE")
+    assert mocose["mean"] == pytest.approx((1 + 2 / 3 + 1 / 3) / 3)  # sv_auc by hand
+    au = _cell(_json(root, "align_uniform"), "MoCoSE")
+    assert au["mean"] == pytest.approx(-2.1) and au["std"] == pytest.approx(math.sqrt(0.02))
+    t1 = (root / PROFILE / "reports" / "table1.md").read_text()
+    assert "MoCoSE (measured)" in t1 and "GloVe (avg.) (paper, not run)" in t1
+    assert {r.art.name for r in reps} == {"align_uniform", "fig7", "fig2", "fig10", "table1"}
+
+
+def test_table2_reads_transfer_scores(tmp_path):
+    root = tmp_path / "results"
+    for i, (m, s) in enumerate(((85.0, 85.2), (85.1, 85.1), (84.9, 85.3))):
+        write_result(root, "table2", "MoCoSE-BERT", i, transfer=m)
+        write_result(root, "table2", "SimCSE-BERT", i, transfer=s)
+    rep = report.analyse(ablations.get("table2"), PROFILE, *report.load_runs(root, PROFILE))
+    within = rep.claims[0]
+    assert within.checks[0].metric == "transfer" and within.verdict == HOLDS
+    cell = next(cd for cd in rep.cells if cd.cell.label == "MoCoSE-BERT")
+    assert cell.stats.mean == pytest.approx(85.0) and cell.values("MRPC") == [85.0, 85.1, 84.9]
+
+
+def test_report_command_is_registered(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    report.register(parser.add_subparsers())
+    args = parser.parse_args(["report"])
+    assert (args.profile, str(args.results), str(args.plots), args.names) == ("cpu", "results", "plots", [])
+    root = tmp_path / "r"
+    args = parser.parse_args(["report", "kmeans", "--profile", PROFILE, "--results", str(root),
+                              "--plots", str(tmp_path / "p")])
+    assert args.func(args) == 0
+    assert "kmeans: 0/6 cells with results" in capsys.readouterr().out
+    assert (root / PROFILE / "reports" / "kmeans.md").is_file()
