@@ -338,3 +338,56 @@ def test_dask_local_cluster_gives_the_joblib_result_files(env):
     assert set(a) == set(b) == set(ids_of("sweep"))
     strip = lambda r: {k: v for k, v in r.items() if k not in PROVENANCE}  # noqa: E731
     assert all(strip(a[k]) == strip(b[k]) for k in a)
+
+
+# -- run_all.sh -----------------------------------------------------------------------------------
+def test_run_all_continues_past_a_failed_artifact_and_exits_non_zero(env):
+    calls = env / "calls.log"
+    wrapper = env / "mocose_cmd"
+    wrapper.write_text("#!/bin/sh\n"
+                       f'echo "$@" >> {calls}\n'
+                       'if [ "$1" = report ]; then exit 0; fi\n'
+                       f'exec {sys.executable} -m mocose.runner "$@"\n')
+    wrapper.chmod(0o755)
+    done = subprocess.run([str(ROOT / "run_all.sh"), "--profile", PROFILE, "--devices", "cpu:2",
+                           "--data", str(env / "data"), "--results", str(env / "results")],
+                          env=dict(os.environ, MOCOSE=str(wrapper)), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "artifacts with failed runs: broken" in done.stderr
+    lines = calls.read_text().splitlines()
+    reproduced = [line.split()[1] for line in lines if line.startswith("reproduce")]
+    assert reproduced == names()  # every artifact, the failed one did not stop the rest
+    assert lines[-1] == f"report --profile {PROFILE} --results {env / 'results'}"
+    all_ids = {i for n in names() for i in ids_of(n)}
+    good = all_ids - set(ids_of("broken")[1:4])
+    assert {p.stem for p in runs_dir(env).glob("*.json")} == good
+
+
+# -- the real experiment and registry --------------------------------------------------------------
+@pytest.mark.slow
+def test_reproduce_a_real_artifact_under_smoke(tmp_path):
+    """`mocose reproduce fig5 --profile smoke`: the real registry, experiment and report."""
+    pytest.importorskip("ablations")
+    import ablations
+
+    from mocose.runner import load_results
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCOSE_")}
+    env.update(MOCOSE_DATA="/work/shared/data" if Path("/work/shared/data").is_dir()
+               else str(ROOT.parent / "shared" / "data"),
+               PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "mocose", "reproduce", "fig5", "--profile", PROFILE, "--devices", "cpu:2",
+           "--results", str(tmp_path / "results"), "--plots", str(tmp_path / "plots"), "--quiet"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    wanted = {c.digest() for _, c in ablations.get("fig5").configs(PROFILE, 1)}
+    results = load_results(tmp_path / "results", PROFILE)
+    assert set(results) == wanted
+    for r in results.values():
+        assert r["status"] in ("ok", "collapsed") and r["metrics"]["avg"]["sts"] is not None
+        assert r["training"]["curve"] and r["wall_time"] > 0
+    assert (tmp_path / "results" / PROFILE / "reports" / "fig5.md").is_file()
+    again = subprocess.run(cmd + ["--dry-run"], capture_output=True, text=True, timeout=300, env=env,
+                           cwd=tmp_path)
+    assert f"{len(wanted)} done, 0 to run" in again.stdout

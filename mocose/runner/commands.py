@@ -18,8 +18,8 @@ from .sweep import execute
 # The registry module (CONTRACT_RUNS.md: names(), get(name)); tests point this at a small stand-in.
 REGISTRY_ENV = "MOCOSE_REGISTRY"
 DEFAULT_REGISTRY = "ablations"
-# Entry points of mocose.report tried in order, each called as fn(name, profile=..., results_dir=...).
-REPORT_ENTRIES = ("report_artifact", "build_report", "generate", "report")
+# The report entry point (mocose/report.py): build(names, profile, results_dir, plots_dir).
+REPORT_ENTRY = "build"
 
 
 def registry() -> Any:
@@ -56,23 +56,24 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_report(name: str, profile: str, results_dir: str | os.PathLike) -> int:
-    """Build the report of ``name`` (mocose.report, imported only now); 0 when it was built or
-    the report module is not installed yet."""
+def run_report(name: str, profile: str, results_dir: str | os.PathLike,
+               plots_dir: str | os.PathLike = "plots") -> int:
+    """Build the report of ``name`` (mocose.report, imported only now, so a sweep never waits on
+    plotting libraries); 0 when it was built or when the report module is not there."""
     try:
         report = importlib.import_module("mocose.report")
     except ModuleNotFoundError as err:
         if err.name == "mocose.report":
-            print("mocose: no report module yet (mocose.report); skipping the report", file=sys.stderr)
+            print("mocose: no report module (mocose.report); skipping the report", file=sys.stderr)
             return 0
         raise
-    for entry in REPORT_ENTRIES:
-        fn = getattr(report, entry, None)
-        if callable(fn):
-            fn(name, profile=profile, results_dir=results_dir)
-            return 0
-    print(f"mocose: mocose.report offers none of {', '.join(REPORT_ENTRIES)}; skipping the report",
-          file=sys.stderr)
+    build = getattr(report, REPORT_ENTRY, None)
+    if not callable(build):
+        print(f"mocose: mocose.report has no {REPORT_ENTRY}(); skipping the report", file=sys.stderr)
+        return 0
+    for rep in build([name], profile, results_dir=results_dir, plots_dir=plots_dir):
+        files = getattr(rep, "files", []) or []
+        print(f"report {name} [{profile}]: " + (", ".join(str(f) for f in files) or "written"))
     return 0
 
 
@@ -95,7 +96,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     code = 0 if summary.ok else 1
     if not args.no_report:
         try:
-            code = run_report(args.name, args.profile, results) or code
+            code = run_report(args.name, args.profile, results, args.plots) or code
         except Exception as err:  # noqa: BLE001 - the runs are safe on disk; say what broke
             print(f"mocose: the report of {args.name} failed: {type(err).__name__}: {err}", file=sys.stderr)
             code = 1
@@ -139,6 +140,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--keep-checkpoints", action="store_true",
                    help="keep each run's work dir (checkpoints) after it finishes")
     p.add_argument("--dry-run", action="store_true", help="show the plan and stop")
+    p.add_argument("--plots", default="plots", help="plots folder of the report (default: ./plots)")
     p.add_argument("--no-report", action="store_true", help="do not build the report afterwards")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-run lines")
     p.set_defaults(func=cmd_reproduce)

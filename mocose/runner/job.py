@@ -118,7 +118,8 @@ def run_job(spec: dict[str, Any]) -> int:
     failed_file = store.failure_path(results, profile, run_id)
     work_dir = store.work_path(results, profile, run_id)
 
-    with run_lock(work_dir.with_name(f"{run_id}.lock")):
+    lock = work_dir.with_name(f"{run_id}.lock")
+    with run_lock(lock):
         if result_file.exists():  # finished meanwhile by another sweep
             return 0
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -154,4 +155,6 @@ def run_job(spec: dict[str, Any]) -> int:
         failed_file.unlink(missing_ok=True)
         if removed:
             shutil.rmtree(work_dir, ignore_errors=True)
+        # Safe to unlink while held: a waiter that then gets the lock finds the result and stops.
+        lock.unlink(missing_ok=True)
     return 0

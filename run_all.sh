@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Reproduce every table and figure of the paper, then build the report.
+#
+#   ./run_all.sh [--profile P] [--seeds N] [--devices cpu|cpu:N|cuda:0,cuda:1] [--data DIR]
+#                [--results DIR] [--plots DIR] [--scheduler tcp://HOST:PORT]
+#
+# Runs `mocose reproduce NAME` for every artifact of `mocose list` (finished runs are never run
+# again, so an interrupted run_all.sh picks up where it stopped), then `mocose report` for all of
+# them. An artifact with a failed run does not stop the others; the script then exits non-zero.
+# MOCOSE overrides the command used (default: `mocose` if installed, else `python -m mocose`).
+set -euo pipefail
+
+usage() {
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+profile=cpu
+seeds=1
+devices=cpu
+data=""
+results=""
+plots=""
+scheduler=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --profile|--seeds|--devices|--data|--results|--plots|--scheduler)
+            [[ $# -ge 2 ]] || { echo "run_all.sh: $1 needs a value" >&2; exit 2; }
+            declare "${1#--}=$2"
+            shift 2 ;;
+        --profile=*|--seeds=*|--devices=*|--data=*|--results=*|--plots=*|--scheduler=*)
+            key="${1%%=*}"
+            declare "${key#--}=${1#*=}"
+            shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "run_all.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+if [[ -n "${MOCOSE:-}" ]]; then
+    read -r -a mocose <<< "$MOCOSE"
+elif command -v mocose > /dev/null 2>&1; then
+    mocose=(mocose)
+else
+    export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
+    mocose=("${PYTHON:-python}" -m mocose)
+fi
+
+where=(--profile "$profile")
+[[ -n "$results" ]] && where+=(--results "$results")
+run_opts=(--seeds "$seeds" --devices "$devices" --no-report)
+[[ -n "$data" ]] && run_opts+=(--data "$data")
+[[ -n "$plots" ]] && run_opts+=(--plots "$plots")
+[[ -n "$scheduler" ]] && run_opts+=(--scheduler "$scheduler")
+report_opts=()
+[[ -n "$plots" ]] && report_opts+=(--plots "$plots")
+
+names="$("${mocose[@]}" list --names "${where[@]}")"
+failed=()
+start=$SECONDS
+for name in $names; do
+    echo "=== $name ($(( SECONDS - start ))s elapsed) ==="
+    if ! "${mocose[@]}" reproduce "$name" "${where[@]}" "${run_opts[@]}"; then
+        failed+=("$name")
+        echo "run_all.sh: $name had failed runs; continuing" >&2
+    fi
+done
+
+echo "=== report ==="
+report_ok=1
+"${mocose[@]}" report "${where[@]}" ${report_opts[@]+"${report_opts[@]}"} || report_ok=0
+
+echo "run_all.sh: $(wc -w <<< "$names") artifacts in $(( SECONDS - start ))s; profile $profile"
+if [[ ${#failed[@]} -gt 0 ]]; then
+    echo "run_all.sh: artifacts with failed runs: ${failed[*]} (see the failed/ folder of the results)" >&2
+fi
+if [[ $report_ok -eq 0 ]]; then
+    echo "run_all.sh: the report failed" >&2
+fi
+[[ ${#failed[@]} -eq 0 && $report_ok -eq 1 ]]
