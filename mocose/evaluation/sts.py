@@ -66,18 +66,22 @@ def evaluate_sts_task(enc: SentenceEncoder, task: str, data_dir=None) -> dict:
     if task not in STS_SUBSETS:
         test = correlations(sims[0], sets[0].gold)
         return {"score": test["spearman"], "test": test}
-    subsets = {p.name: correlations(s, p.gold) for p, s in zip(sets, sims)}
+    return aggregate([p.name for p in sets], sims, [p.gold for p in sets])
+
+
+def aggregate(names: list[str], sims: list[np.ndarray], golds: list[np.ndarray]) -> dict:
+    """A year's result from its subsets: per-subset correlations, "all" (correlation over the
+    concatenation of every subset's pairs: the reported figure), "mean" and "wmean" (plain and
+    pair-count weighted means of the per-subset correlations), as SimCSE's SentEval computes them."""
+    subsets = {n: correlations(s, g) for n, s, g in zip(names, sims, golds)}
     weights = np.array([r["n"] for r in subsets.values()], dtype=np.float64)
-    every = correlations(np.concatenate(sims), np.concatenate([p.gold for p in sets]))
-    agg = {}
+    every = correlations(np.concatenate(sims), np.concatenate(golds))
+    mean, wmean = {}, {}
     for kind in ("pearson", "spearman"):
         vals = np.array([r[kind] for r in subsets.values()])
-        agg[kind] = {"all": every[kind], "mean": float(np.mean(vals)),
-                     "wmean": float(np.average(vals, weights=weights))}
-    return {"score": every["spearman"], "all": {"pearson": every["pearson"], "spearman": every["spearman"],
-                                                "n": every["n"]},
-            "mean": {k: agg[k]["mean"] for k in agg}, "wmean": {k: agg[k]["wmean"] for k in agg},
-            "subsets": subsets}
+        mean[kind] = float(np.mean(vals))
+        wmean[kind] = float(np.average(vals, weights=weights))
+    return {"score": every["spearman"], "all": every, "mean": mean, "wmean": wmean, "subsets": subsets}
 
 
 def stsb_dev_spearman(enc: SentenceEncoder, data_dir=None) -> float:
