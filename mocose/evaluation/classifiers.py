@@ -62,14 +62,14 @@ def _fit_score(make: Callable, c: float, seed: int, X_fit, y_fit, X_eval, y_eval
 
 
 def _run(jobs, n_jobs: int) -> list:
-    """Run delayed fits in threads (lbfgs spends its time in BLAS, which drops the GIL), one BLAS
+    """Run delayed fits in threads (lbfgs spends its time in BLAS, which drops the GIL), one BLAS/OpenMP
     thread each so that the workers do not oversubscribe the cores. Jobs are consumed lazily, so
     the fold copies exist only while they are fitted."""
     if n_jobs == 1:
         return [f(*a, **kw) for f, a, kw in jobs]
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1):
         return Parallel(n_jobs=n_jobs, backend="threading")(jobs)
 
 

@@ -56,6 +56,8 @@ class SentenceEncoder:
     The cache is keyed by sentence; it is dropped automatically when the model's parameters change
     through ordinary in-place updates (optimizer steps, ``load_state_dict``), detected by their
     version counters, and by hand with :meth:`clear_cache` (needed only after ``p.data`` edits).
+    A model on the CPU is moved to ``device``; a model on an accelerator must be given its own
+    device (the encoder never moves a training model off its GPU).
     Sentences longer than the model's maximum length are truncated to it (SentEval's batcher would
     fail on them instead); nothing shorter is cut.
     """
@@ -77,6 +79,9 @@ class SentenceEncoder:
         self.progress = progress
         params = list(model.parameters())
         if params and params[0].device != self.device:
+            if params[0].device.type != "cpu":  # never pull a (training) model off its accelerator
+                raise ConfigError(f"the model lives on {params[0].device} but device={str(self.device)!r} was "
+                                  f"asked: pass device={str(params[0].device)!r}")
             model.to(self.device)
         limits = [getattr(tokenizer, "model_max_length", None),
                   getattr(getattr(model, "config", None), "max_position_embeddings", None)]
