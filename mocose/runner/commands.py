@@ -22,6 +22,22 @@ DEFAULT_REGISTRY = "ablations"
 REPORT_ENTRY = "build"
 
 
+CLUSTER_HELP = """\
+results: RESULTS/<profile>/runs/<run_id>.json per finished run (never rerun), failed/<run_id>.json
+for the last failure of a run (retried by the next reproduce), work/<run_id>/ for checkpoints (a
+killed run resumes from there), logs/<run_id>.log for each job's output.
+
+on a Dask cluster (--scheduler tcp://HOST:8786): start one worker per GPU, each seeing its GPU only,
+  CUDA_VISIBLE_DEVICES=0 dask worker tcp://HOST:8786 --nthreads 1 --resources GPU=1
+  CUDA_VISIBLE_DEVICES=1 dask worker tcp://HOST:8786 --nthreads 1 --resources GPU=1
+or with dask-jobqueue on SLURM: SLURMCluster(cores=1, processes=1,
+  job_extra_directives=["--gres=gpu:1"], worker_extra_args=["--resources", "GPU=1"]), then
+  mocose reproduce NAME --scheduler tcp://HOST:8786 --devices cuda
+(--devices cuda submits every job with resources={'GPU': 1}; without it, jobs run on the
+workers' CPUs). Workers need mocose installed and the results and data folders on a shared file
+system."""
+
+
 def registry() -> Any:
     return importlib.import_module(os.environ.get(REGISTRY_ENV) or DEFAULT_REGISTRY)
 
@@ -130,7 +146,8 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("reproduce", help="run the missing runs of a table or figure, then report it",
                               description="Plan the runs an artifact needs that have no result yet, "
-                                          "run them (one process per job), then build its report.")
+                                          "run them (one process per job), then build its report.",
+                              epilog=CLUSTER_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", help="artifact name (see: mocose list)")
     _add_common(p)
     p.add_argument("--devices", default="cpu", help=f"where jobs run: {DEVICES_HELP} (default: cpu)")
