@@ -188,7 +188,11 @@ def test_fig10_grid_is_valid_for_every_encoder_size():
 def test_figure5_and_6_isolate_the_predictor_at_eta_0():
     sym = ablations.get("fig5").cell("symmetric, eta 0").overrides
     pred = ablations.get("fig6").cell("predictor, eta 0").overrides
-    assert sym == {"ema_decay": 0.0, "pred_layers": 0} and pred == {"ema_decay": 0.0}
+    assert sym == {"ema_decay": 0.0, "ema_total_steps": 15000, "pred_layers": 0}
+    assert pred == {"ema_decay": 0.0, "ema_total_steps": 15000}
+    for profile in PROFILES:  # the decay stays at eta = 0 for the whole run (no cosine rise)
+        config = ablations.get("fig5").config("symmetric, eta 0", profile)
+        assert config.ema.ema_total_steps == 15000
 
 
 def test_every_claim_names_cells_of_its_artifact():
