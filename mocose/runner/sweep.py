@@ -82,7 +82,8 @@ def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: s
         parallel = len(plan.todo)  # the cluster decides; the estimate assumes enough workers
     else:
         where = ", ".join(s.label for s in slots) + (
-            f" ({slots[0].threads} threads each)" if slots[0].threads else "")
+            f" ({slots[0].threads} thread{'s' if slots[0].threads > 1 else ''}"
+            f"{' each' if len(slots) > 1 else ''})" if slots[0].threads else "")
         parallel = len(slots)
     print(describe(plan, estimate_seconds(plan, results, parallel), where), file=out, flush=True)
     summary = SweepSummary(plan)
