@@ -43,7 +43,7 @@ def _range(name: str, value: float, lo: float | None = None, hi: float | None = 
 
 METHODS = ("mocose", "simcse", "none")  # none: evaluate the pre-trained encoder as it is
 POOLERS = ("cls_before_pooler", "cls", "avg", "avg_first_last", "avg_top2")
-TEXT_AUGMENTS = ("none", "typos", "synonym", "paraphrase", "back_translation")
+TEXT_AUGMENTS = ("none", "typos", "spelling", "synonym", "paraphrase", "back_translation")
 QUEUE_COMPATS = ("suite", "authors")
 SELECTIONS = ("stsb_dev", "sts_test_avg")
 LR_SCHEDULES = ("linear", "constant")

@@ -109,7 +109,8 @@ def _validate(model, tokenizer, config: Config, sample: list[str], data_dir: Pat
     out: dict[str, Any] = {"dev_spearman": stsb_dev_spearman(enc, data_dir)}
     if config.train.selection == "sts_test_avg":
         out["sts_test_avg"] = sts_test_average(enc, data_dir)
-    out.update(alignment_uniformity(enc, data_dir))
+    diag = alignment_uniformity(enc, data_dir, splits=("dev",))
+    out.update(alignment=diag["alignment"], uniformity=diag["uniformity"])
     emb = F.normalize(torch.as_tensor(enc.encode(sample)), dim=-1)
     out["embedding_std"] = float(emb.std(dim=0).mean())
     queue = getattr(model, "queue", None)

@@ -48,16 +48,19 @@ def uniformity(x: np.ndarray, t: float = 2.0, chunk: int = 1024) -> float:
     return float(total - np.log(n * (n - 1) / 2))
 
 
-def alignment_uniformity(enc: SentenceEncoder, data_dir=None) -> dict:
+def alignment_uniformity(enc: SentenceEncoder, data_dir=None, splits: tuple[str, ...] = SPLITS) -> dict:
     """{"alignment", "uniformity"} on STS-B (all splits): alignment over the pairs with gold >= 4.0,
-    uniformity (t = 2) over the distinct sentences; both on L2-normalised embeddings."""
-    sets = _stsb(data_dir)
+    uniformity (t = 2) over the distinct sentences; both on L2-normalised embeddings.
+
+    The training loop passes ``splits=("dev",)``: the dev sentences are already encoded for its
+    validation score, so its diagnostics cost no extra encoding."""
+    sets = _stsb(data_dir, splits)
     a = [s for p in sets for s, g in zip(p.a, p.gold) if g >= POSITIVE_THRESHOLD]
     b = [s for p in sets for s, g in zip(p.b, p.gold) if g >= POSITIVE_THRESHOLD]
     sentences = list(dict.fromkeys(s for p in sets for s in p.a + p.b))
     emb = enc.encode(sentences, desc="STS-B")
     return {"alignment": alignment(enc.encode(a), enc.encode(b)), "uniformity": uniformity(emb),
-            "n_positive_pairs": len(a), "n_sentences": len(sentences), "splits": list(SPLITS)}
+            "n_positive_pairs": len(a), "n_sentences": len(sentences), "splits": list(splits)}
 
 
 def singular_spectrum(enc: SentenceEncoder, data_dir=None) -> list[float]:
