@@ -40,18 +40,23 @@ def _no_data(ax, has_any: bool) -> None:
                 fontsize=11, color="0.4")
 
 
-def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
-    """Metric against cell.x, one line per series; cells without x are horizontal references."""
+def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
+              dodge: float = 0.0) -> plt.Figure:
+    """Metric against cell.x, one line per series; cells without x are horizontal references.
+
+    ``dodge`` shifts series apart by that fraction of x, so error bars at equal x stay readable.
+    """
     _style()
     fig, ax = plt.subplots(figsize=(7.0, 4.4))
     names = list(dict.fromkeys(s for cd in cells if cd.cell.x is not None for s in _series_of(cd)))
     palette = dict(zip(names, sns.color_palette("deep", max(len(names), 1))))
     has_any = False
-    for name in names:
+    for k, name in enumerate(names):
+        shift = 1.0 + dodge * (k - (len(names) - 1) / 2)
         members = sorted((cd for cd in cells if cd.cell.x is not None and name in _series_of(cd)),
                          key=lambda cd: cd.cell.x)
         color = palette[name]
-        pts = [(cd.cell.x, cd.stats.mean, cd.stats.std or 0.0, cd) for cd in members
+        pts = [(cd.cell.x * shift, cd.stats.mean, cd.stats.std or 0.0, cd) for cd in members
                if cd.stats.n]
         if pts:
             has_any = True
@@ -86,7 +91,7 @@ def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.
 
 def draw_mtd(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
     """STS against the maximum traceable distance, one line per sweep or batch size."""
-    fig = draw_line(art, cells, subtitle)
+    fig = draw_line(art, cells, subtitle, dodge=0.02)
     ax = fig.axes[0]
     if art.x_log:  # MTD values are irregular: round ticks on a log axis read better
         xs = [cd.cell.x for cd in cells if cd.cell.x is not None]
@@ -99,10 +104,10 @@ def draw_mtd(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.F
 
 
 def _nice_ticks(lo: float, hi: float) -> list[float]:
-    """1-2-5 ticks covering [lo, hi] on a log axis."""
+    """Round ticks (1, 1.5, 2, 3, 5, 7 per decade) covering [lo, hi] on a log axis."""
     out = []
     for decade in range(int(math.floor(math.log10(lo))), int(math.ceil(math.log10(hi))) + 1):
-        out += [m * 10 ** decade for m in (1, 2, 5)]
+        out += [m * 10 ** decade for m in (1, 1.5, 2, 3, 5, 7)]
     inside = [t for t in out if lo / 1.5 <= t <= hi * 1.5]
     return inside or [lo, hi]
 
@@ -133,13 +138,14 @@ def draw_curves(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> pl
                 if pts:
                     xs, ys = zip(*pts)
                     ax.plot(xs, ys, color=color, lw=1.4, alpha=0.9 if i == 0 else 0.5,
-                            ls="-" if not tag else "--",
-                            label=f"{cd.cell.label}{tag}" if i == 0 else None)
+                            ls="-" if not tag else "--", marker="o" if len(pts) <= 20 else None,
+                            ms=3, label=f"{cd.cell.label}{tag}" if i == 0 else None)
     for ax, (key, label) in zip(axes[0], panels):
         ax.set_xlabel(art.x_label or "step")
         ax.set_ylabel(label)
-        if key == "embedding_std" and has_any:
-            ax.set_yscale("log")
+        ys = [y for line in ax.get_lines() for y in line.get_ydata()]
+        if key == "embedding_std" and ys and min(ys) > 0 and max(ys) / min(ys) > 20:
+            ax.set_yscale("log")  # a collapse spans decades
     _no_data(axes[0][0], has_any)
     if has_any:
         axes[0][0].legend(fontsize=8, loc="best")
