@@ -323,11 +323,23 @@ def _mean_pm(stats: Stats) -> str:
     return f"{stats.mean:.2f}" + (f" ± {stats.std:.2f}" if stats.n >= 2 else "")
 
 
+def fgsm_changed(cd: CellData) -> float | None:
+    """Mean fraction of embedding entries FGSM actually changed (SPEC section 3), if recorded."""
+    vals = [((r.get("training") or {}).get("diagnostics") or {}).get("fgsm_changed_fraction")
+            for r in cd.runs]
+    vals = [v for v in vals if isinstance(v, (int, float)) and math.isfinite(v)]
+    return sum(vals) / len(vals) if vals else None
+
+
 def _cells_md(rep: ArtifactReport) -> str:
+    shown = [cd for cd in rep.cells if cd.cell.run or rep.art.kind == "table"]
+    fgsm = any(cd.config is not None and cd.config.augment.fgsm_epsilon > 0
+               and fgsm_changed(cd) is not None for cd in shown)
     header = ["Cell", "Overrides", "Paper", "Mean", "Std", "n", "Δ (mean - paper)", "Status"]
+    header += ["FGSM changed (fraction of entries)"] if fgsm else []
     rows = [[cd.cell.label, _overrides(cd.cell), fmt(cd.cell.paper), fmt(cd.stats.mean),
              fmt(cd.stats.std), str(cd.stats.n), fmt_signed(cd.diff), cd.status]
-            for cd in rep.cells if cd.cell.run or rep.art.kind == "table"]
+            + ([fmt(fgsm_changed(cd), 4)] if fgsm else []) for cd in shown]
     return _md_table(header, rows)
 
 

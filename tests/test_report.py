@@ -259,3 +259,15 @@ def test_report_command_is_registered(tmp_path, capsys):
     assert args.func(args) == 0
     assert "kmeans: 0/6 cells with results" in capsys.readouterr().out
     assert (root / PROFILE / "reports" / "kmeans.md").is_file()
+
+
+def test_fgsm_changed_fraction_is_shown(tmp_path):
+    """Table 9 says how much of the input FGSM really changed (SPEC section 3)."""
+    root = tmp_path / "results"
+    body = write_result(root, "table9", "eps 1e-9", 0, 75.0)
+    body["training"]["diagnostics"] = {"fgsm_changed_fraction": 0.125}
+    path = root / PROFILE / "runs" / f"{body['run_id']}.json"
+    path.write_text(json.dumps(body))
+    report.build(["table9"], PROFILE, root, tmp_path / "plots")
+    md = (root / PROFILE / "reports" / "table9.md").read_text()
+    assert "FGSM changed" in md and "0.1250" in md
