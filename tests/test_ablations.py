@@ -47,6 +47,7 @@ def test_unknown_artifact_lists_the_valid_names():
     ("table9", "no FGSM", 76.26),
     ("augmentations", "+ token dropout (0.1)", 41.32),
     ("augmentations", "+ back-translation (en-de-en)", 69.35),
+    ("augmentations", "+ typos (nlpaug SpellingAug)", 22.32),
     ("table1", "MoCoSE", 77.27),
     ("table1", "SimCSE", 76.25),
     ("table1", "BERT (first-last avg.)", 56.70),
@@ -81,6 +82,9 @@ def test_cells_without_published_numbers_are_none():
     for name in ("table6b", "fig10", "fig2", "fig3", "fig5", "fig6", "fig7", "align_uniform"):
         assert all(c.paper is None for c in ablations.get(name).cells), name
     assert ablations.get("table1").cell("BERT-[CLS]").paper is None
+    assert ablations.get("augmentations").cell("+ typos (offline keyboard stand-in)").paper is None
+    assert ablations.get("augmentations").cell("+ typos (nlpaug SpellingAug)").overrides == {
+        "text_augment": "spelling"}
 
 
 def test_grids_have_the_papers_shape():
