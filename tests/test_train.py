@@ -1,0 +1,108 @@
+"""Training end to end on the tiny random BERT: determinism, resume after a kill, saved folders."""
+import json
+
+import pytest
+import torch
+from transformers import AutoModel
+
+from mocose import encoders, train as train_mod
+from mocose.checkpoint import load_model_folder, save_model_folder
+from mocose.config import ConfigError
+from mocose.data import DataError
+from mocose.model import MoCoSE
+from mocose.profiles import load_profile
+from mocose.train import resolve_config, train
+
+SMALL = {"train_sentences": 48, "batch_size": 8, "eval_steps": 3, "max_steps": 6, "queue_size": 16}
+
+
+@pytest.fixture(autouse=True)
+def cheap_validation(monkeypatch):
+    monkeypatch.setattr(train_mod, "VALIDATION_SAMPLE", 32)
+
+
+def losses(folder):
+    return [json.loads(line)["loss"] for line in (folder / "metrics.jsonl").read_text().splitlines()]
+
+
+def run(tmp_path, name, **extra):
+    config = load_profile("smoke").override({**SMALL, **extra})
+    monkey_log = train_mod.LOG_EVERY
+    train_mod.LOG_EVERY = 1
+    try:
+        return train(config, tmp_path / name, progress=False, deterministic=True)
+    finally:
+        train_mod.LOG_EVERY = monkey_log
+
+
+def test_same_seed_same_losses_and_a_validation_curve(tmp_path):
+    a, b = run(tmp_path, "a"), run(tmp_path, "b")
+    assert losses(tmp_path / "a") == losses(tmp_path / "b")
+    assert len(losses(tmp_path / "a")) == 6
+    assert [r["step"] for r in a["curve"]] == [3, 6]
+    assert a["best_step"] in (3, 6) and a["curve"] == b["curve"]
+    c = run(tmp_path, "c", seed=7)
+    assert losses(tmp_path / "c") != losses(tmp_path / "a")
+
+
+def test_loss_falls_on_repeated_data(tmp_path):
+    summary = run(tmp_path, "r", train_sentences=16, epochs=12, max_steps=0, eval_steps=100,
+                  learning_rate=3e-4, queue_size=0)
+    values = losses(tmp_path / "r")
+    assert summary["steps"] == 24
+    assert sum(values[-4:]) / 4 < sum(values[:4]) / 4
+
+
+def test_resume_after_kill_matches_uninterrupted(tmp_path, monkeypatch):
+    whole = run(tmp_path, "whole")
+    real_batch = train_mod.Batches.batch
+
+    def killed(self, step):
+        if step == 5:
+            raise KeyboardInterrupt  # dies after the state saved at step 3
+        return real_batch(self, step)
+
+    monkeypatch.setattr(train_mod.Batches, "batch", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, "cut")
+    monkeypatch.setattr(train_mod.Batches, "batch", real_batch)
+    config = load_profile("smoke").override(SMALL)
+    train_mod.LOG_EVERY = 1
+    try:
+        resumed = train(config, tmp_path / "cut", progress=False, resume=True, deterministic=True)
+    finally:
+        train_mod.LOG_EVERY = 10
+    assert losses(tmp_path / "cut") == losses(tmp_path / "whole")
+    assert resumed["curve"] == whole["curve"]
+
+
+def test_saved_folder_loads_with_plain_automodel(tmp_path):
+    encoder, tokenizer = encoders.load("tiny-random-bert")
+    model = MoCoSE(encoder, load_profile("smoke"), torch.Generator().manual_seed(0))
+    folder = save_model_folder(model, tokenizer, {"x": 1}, tmp_path / "best")
+    plain = AutoModel.from_pretrained(folder).eval()
+    inputs = tokenizer(["a small test", "another one here"], padding=True, return_tensors="pt")
+    model.eval()
+    with torch.no_grad():
+        ours = model.encoder(**inputs).last_hidden_state[:, 0]
+        theirs = plain(**inputs).last_hidden_state[:, 0]
+    assert torch.allclose(ours, theirs, atol=1e-6)
+    _, _, meta, heads = load_model_folder(folder)
+    assert meta["config"] == {"x": 1} and "pooler.dense.weight" in heads and "predictor.0.weight" in heads
+    assert not list(folder.glob("*.bin")) and not list(folder.glob("*.pt"))  # nothing to unpickle
+
+
+def test_bad_input_refused_before_work(tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match="unknown configuration field 'ema_decy'.*ema_decay"):
+        resolve_config("smoke", None, ["ema_decy=0.9"])
+    with pytest.raises(ConfigError, match="queue_size"):
+        resolve_config("smoke", None, ["queue_size=-1"])
+    with pytest.raises(ConfigError, match=r"queue_init_fraction.*\[0, 1\]"):
+        resolve_config("smoke", None, ["queue_init_fraction=1.5"])
+    with pytest.raises(ConfigError, match="method"):
+        resolve_config("smoke", None, ["method=byol"])
+    monkeypatch.delenv("MOCOSE_DATA", raising=False)
+    with pytest.raises(DataError, match="MOCOSE_DATA"):
+        train(load_profile("smoke"), tmp_path / "x", progress=False)
+    with pytest.raises(DataError, match="does not exist.*mocose data download"):
+        train(load_profile("smoke"), tmp_path / "x", data_dir=tmp_path / "nowhere", progress=False)
