@@ -20,5 +20,5 @@ def test_alignment_and_uniformity_match_the_definitions():
 
 def test_uniformity_extremes():
     # all identical: every distance 0 -> log 1 = 0; two antipodal points: exp(-2 * 4) -> -8
-    assert uniformity(np.ones((5, 3))) == pytest.approx(0.0, abs=1e-12)
+    assert uniformity(np.ones((5, 3))) == pytest.approx(0.0, abs=1e-6)  # float32 distances
     assert uniformity(np.array([[1.0, 0.0], [-1.0, 0.0]])) == pytest.approx(-8.0)
