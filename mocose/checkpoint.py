@@ -97,6 +97,9 @@ def heads_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def save_model_folder(model: torch.nn.Module, tokenizer, config_dict: dict, target: Path,
                       extra: dict | None = None) -> Path:
     """Write the online encoder as a Hugging Face folder, the heads and the suite's config."""
+    from .encoders import quiet_transformers
+
+    quiet_transformers()
     encoder = model.embedding_encoder()
 
     def build(tmp: Path) -> None:

@@ -73,10 +73,19 @@ def tiny_random_bert() -> Path:
     return target
 
 
+def quiet_transformers() -> None:
+    """Silence transformers' per-file loading/saving bars: the suite shows its own progress."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def load(name: str):
     """(model, tokenizer) for encoder ``name``, with a clear error when it cannot be had."""
     from transformers import AutoModel, AutoTokenizer
 
+    quiet_transformers()
     path = resolve(name)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
