@@ -129,3 +129,23 @@ def test_sts_year_end_to_end_matches_naive_recomputation(tmp_path, tiny_encoder)
         golds.append(g)
     assert res["score"] == pytest.approx(100 * spearmanr(np.concatenate(sims), np.concatenate(golds))[0], abs=1e-6)
     json.dumps(res)  # the result is plain JSON
+
+
+def test_correlations_match_scipy_with_ties_and_constants():
+    """The suite's own Pearson/Spearman against scipy.stats, the independent reference."""
+    import warnings
+
+    from scipy.stats import pearsonr, spearmanr
+
+    from mocose.evaluation.sts import correlations
+
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        x = rng.integers(0, 6, 200).astype(float)  # many ties, like gold scores
+        y = x + rng.normal(0, 2, 200).round(1)
+        got = correlations(y, x)
+        assert got["spearman"] == pytest.approx(100 * spearmanr(y, x)[0], abs=1e-9)
+        assert got["pearson"] == pytest.approx(100 * pearsonr(y, x)[0], abs=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.isnan(correlations(np.ones(5), np.arange(5.0))["spearman"])

@@ -10,7 +10,6 @@ from ..data import resolve_data_dir
 from .encode import SentenceEncoder
 from .sts import evaluate_sts_task
 from .tasks import SHORT_NAMES, STS_TASKS, TASKS, TRANSFER_TASKS, parse_tasks
-from .transfer import evaluate_transfer_task
 
 
 def evaluate(enc: SentenceEncoder, tasks="sts", data_dir=None, progress: bool = True, n_jobs: int = -1) -> dict:
@@ -31,6 +30,8 @@ def evaluate(enc: SentenceEncoder, tasks="sts", data_dir=None, progress: bool = 
             if TASKS[name] == "sts":
                 results[name] = evaluate_sts_task(enc, name, data_dir)
             else:
+                from .transfer import evaluate_transfer_task  # scikit-learn: imported only when needed
+
                 results[name] = evaluate_transfer_task(enc, name, data_dir, n_jobs=n_jobs)
             seconds[name] = round(time.perf_counter() - start, 2)
     finally:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import pearsonr, spearmanr
 
 from ..data import resolve_data_dir
 from .encode import SentenceEncoder
@@ -51,10 +50,31 @@ def pair_similarities(enc: SentenceEncoder, pairs: PairSet, desc: str | None = N
     return cosine_rows(emb[: len(pairs)], emb[len(pairs):])
 
 
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing their mean rank (scipy.stats.rankdata's 'average')."""
+    x = np.asarray(x, dtype=np.float64)
+    order = np.argsort(x, kind="mergesort")
+    _, inverse, counts = np.unique(x[order], return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    ranks = np.empty(len(x))
+    ranks[order] = ((ends - counts + 1 + ends) / 2.0)[inverse]
+    return ranks
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation; NaN when either side is constant (as scipy and SentEval give)."""
+    x = np.asarray(x, dtype=np.float64) - np.mean(x)
+    y = np.asarray(y, dtype=np.float64) - np.mean(y)
+    denom = np.sqrt((x * x).sum() * (y * y).sum())
+    return float((x * y).sum() / denom) if denom > 0 else float("nan")
+
+
 def correlations(sys: np.ndarray, gold: np.ndarray) -> dict:
-    """Pearson and Spearman x 100 (SentEval keeps NaN for constant inputs; so do we)."""
-    return {"pearson": 100 * float(pearsonr(sys, gold)[0]),
-            "spearman": 100 * float(spearmanr(sys, gold)[0]), "n": int(len(gold))}
+    """Pearson and Spearman x 100 (SentEval keeps NaN for constant inputs; so do we).
+
+    Computed here rather than with scipy.stats, whose import costs seconds in every job."""
+    return {"pearson": 100 * pearson(sys, gold),
+            "spearman": 100 * pearson(average_ranks(sys), average_ranks(gold)), "n": int(len(gold))}
 
 
 def evaluate_sts_task(enc: SentenceEncoder, task: str, data_dir=None) -> dict:
