@@ -149,14 +149,20 @@ def read_stsb(path: Path) -> PairSet:
     return PairSet(Path(path).stem, tuple(a), tuple(b), np.asarray(gold, dtype=np.float64))
 
 
-@_cached
-def read_sick(path: Path) -> PairSet:
-    """A SICK split: a header row, then column 1 and 2 the sentences, 3 the relatedness score."""
-    a, b, gold = [], [], []
+def _rows_after_header(path: Path):
+    """(line number, line) of a UTF-8 file with a header row, the final empty line left out."""
     lines = _read_text(path, "utf-8").split("\n")
     for lineno, line in enumerate(lines[1:], start=2):
         if not line and lineno == len(lines):
             break
+        yield lineno, line
+
+
+@_cached
+def read_sick(path: Path) -> PairSet:
+    """A SICK split: a header row, then column 1 and 2 the sentences, 3 the relatedness score."""
+    a, b, gold = [], [], []
+    for lineno, line in _rows_after_header(path):
         fields = _fields(line, path, lineno, 4, "pair id, sentence A, sentence B, relatedness score")
         gold.append(_float(fields[3], path, lineno, "relatedness score"))
         a.append(_words(fields[1]))
@@ -209,10 +215,7 @@ def read_trec(path: Path) -> LabelledSet:
 def read_mrpc(path: Path) -> PairSet:
     """An MRPC file: a header row, then column 0 the label, 3 and 4 the sentences."""
     a, b, gold = [], [], []
-    lines = _read_text(path, "utf-8").split("\n")
-    for lineno, line in enumerate(lines[1:], start=2):
-        if not line and lineno == len(lines):
-            break
+    for lineno, line in _rows_after_header(path):
         fields = _fields(line, path, lineno, 5, "quality, id 1, id 2, string 1, string 2")
         gold.append(_int(fields[0], path, lineno, "quality label"))
         a.append(_words(fields[3]))
