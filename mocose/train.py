@@ -165,7 +165,8 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
         if unexpected or any(not k.startswith("target_encoder.embeddings.") for k in missing):
             raise RuntimeError(f"saved state does not fit this model: missing {missing}, unexpected {unexpected}")
         optimizer.load_state_dict(state["optimizer"])
-        model.augment.load_state_dict(state["augment"]) if state.get("augment") else None
+        if state.get("augment"):
+            model.augment.load_state_dict(state["augment"])
         torch.set_rng_state(state["rng"])
         generator.set_state(state["generator"])
         step, best, curve = state["step"], state["best"], state["curve"]
@@ -198,7 +199,7 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
                       "negatives": result.num_negatives}
             if step % eval_every == 0 or step == total:
                 record.update(_validate(model, tokenizer, config, sample, data, device, last_keys))
-                record.update({k: v for k, v in model.augment.stats().items()})
+                record.update(model.augment.stats())
                 curve.append(record)
                 collapsed = record["collapsed"]
                 if record["score"] > best["score"]:
