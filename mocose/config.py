@@ -47,6 +47,8 @@ TEXT_AUGMENTS = ("none", "typos", "spelling", "synonym", "paraphrase", "back_tra
 QUEUE_COMPATS = ("suite", "authors")
 SELECTIONS = ("stsb_dev", "sts_test_avg")
 LR_SCHEDULES = ("linear", "constant")
+MATMUL_PRECISIONS = ("highest", "high", "medium")  # torch.set_float32_matmul_precision; high = TF32
+AUTOCASTS = ("none", "bf16")
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ class TrainConfig:
     seed: int = 42
     collapse_std: float = 1e-4  # embeddings whose per-dimension std falls below this: collapsed
     checkpoint_steps: int = 0  # 0: save a resumable state at every validation
+    matmul_precision: str = "highest"  # the paper's float32; "high" lets a GPU use TF32
+    autocast: str = "none"  # "bf16": the encoder passes of a training step under bfloat16 autocast
 
     def __post_init__(self) -> None:
         if not self.train_file:
@@ -159,6 +163,8 @@ class TrainConfig:
         _range("seed", self.seed, 0)
         _range("collapse_std", self.collapse_std, 0)
         _range("checkpoint_steps", self.checkpoint_steps, 0)
+        _in("matmul_precision", self.matmul_precision, MATMUL_PRECISIONS)
+        _in("autocast", self.autocast, AUTOCASTS)
 
 
 @dataclass(frozen=True)

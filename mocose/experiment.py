@@ -15,10 +15,13 @@ from .mtd import mtd
 def run_experiment(config: Config, data_dir: Path, work_dir: Path, device: str = "cpu",
                    resume: bool = True, progress: bool = True) -> dict[str, Any]:
     from . import encoders
+    from .device import precision_record, resolve_device, set_matmul_precision
     from .evaluation import SentenceEncoder, alignment_uniformity, evaluate, singular_spectrum
     from .train import train
 
     work_dir = Path(work_dir)
+    device = resolve_device(device)
+    set_matmul_precision(config.train.matmul_precision)  # training sets it too; evaluation uses it
     if config.model.method == "none":
         model, tokenizer = encoders.load(config.model.encoder)
         training: dict[str, Any] = {"steps": 0, "selection": None, "collapsed": False, "curve": []}
@@ -38,6 +41,7 @@ def run_experiment(config: Config, data_dir: Path, work_dir: Path, device: str =
         "metrics": metrics,
         "analysis": analysis,
         "training": training,
+        "precision": precision_record(config),
         "mtd": mtd(config.ema.ema_decay, config.queue.queue_size, config.train.batch_size) if measured else None,
         "best_checkpoint": str(checkpoint),
     }

@@ -22,6 +22,7 @@ from . import encoders
 from .checkpoint import load_tree, replace_folder, save_model_folder, save_tree
 from .config import Config, parse_assignments
 from .data import read_sentences, resolve_data_dir, training_file
+from .device import autocast, precision_record, resolve_device, set_deterministic, set_matmul_precision
 from .model import Batch, build_model
 from .profiles import load_profile, profile_names
 
@@ -131,6 +132,7 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
     if config.model.method == "none":
         raise ValueError("method 'none' trains nothing: evaluate the encoder with `mocose eval`")
     started = time.time()
+    device = resolve_device(device)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = resolve_data_dir(data_dir)
@@ -142,8 +144,8 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
         text_augment = build_text_augmenter(config.augment.text_augment, config.train.seed)
     sentences = read_sentences(training_file(data, config.train.train_file, config.train.train_sentences),
                                config.train.train_sentences)
-    if deterministic:
-        torch.use_deterministic_algorithms(True)
+    set_deterministic(deterministic)  # set (or cleared) every run: a job process runs several
+    set_matmul_precision(config.train.matmul_precision)
     torch.manual_seed(config.train.seed)
     np.random.seed(config.train.seed)
     encoder, tokenizer = encoders.load(config.model.encoder)
@@ -168,6 +170,8 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
         if state.get("augment"):
             model.augment.load_state_dict(state["augment"])
         torch.set_rng_state(state["rng"])
+        if "cuda_rng" in state and device.startswith("cuda"):  # dropout masks drawn on the GPU
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
         generator.set_state(state["generator"])
         step, best, curve = state["step"], state["best"], state["curve"]
         _truncate_log(out / "metrics.jsonl", step)
@@ -184,7 +188,8 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
             step += 1
             batch = batches.batch(step).to(device)
             decay = model.update_target(step, total)
-            result = model(batch)
+            with autocast(device, config.train.autocast):
+                result = model(batch)
             optimizer.zero_grad(set_to_none=True)
             result.loss.backward()
             if config.train.max_grad_norm > 0:
@@ -216,6 +221,8 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
                 state = {"model": _model_state(model), "optimizer": optimizer.state_dict(),
                          "augment": model.augment.state_dict(), "rng": torch.get_rng_state(),
                          "generator": generator.get_state(), "step": step, "best": best, "curve": curve}
+                if device.startswith("cuda"):
+                    state["cuda_rng"] = torch.cuda.get_rng_state(device)
                 replace_folder(lambda tmp: save_tree(tmp, "state", state), state_dir)
             bar.update(1)
     bar.close()
@@ -225,7 +232,8 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
                "best_score": best["score"] if math.isfinite(best["score"]) else None,
                "selection": config.train.selection, "collapsed": collapsed, "curve": curve,
                "diagnostics": model.augment.stats(), "best_checkpoint": str((out / "best").resolve()),
-               "train_sentences": len(sentences), "wall_time": time.time() - started}
+               "train_sentences": len(sentences), "wall_time": time.time() - started,
+               "device": device, "deterministic": deterministic, "precision": precision_record(config)}
     (out / "train.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -255,9 +263,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="override any config field, e.g. --set ema_decay=0.95 (repeatable)")
     p.add_argument("--out", required=True, help="run folder (checkpoints, metrics.jsonl)")
     p.add_argument("--data", help="data folder (default: $MOCOSE_DATA)")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--device", default=None,
+                   help="cpu, cuda (the current GPU) or cuda:N (default: cuda when there is a GPU, else cpu)")
     p.add_argument("--resume", action="store_true", help="continue a killed run from its last state")
-    p.add_argument("--deterministic", action="store_true", help="torch deterministic algorithms")
+    p.add_argument("--deterministic", action="store_true",
+                   help="deterministic kernels (torch and cuBLAS): a resumed run repeats a straight one")
     p.add_argument("--evaluate", action="store_true", help="then evaluate the best checkpoint on the seven STS tasks")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_main)
@@ -266,7 +276,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _main(args: argparse.Namespace) -> int:
     config = resolve_config(args.profile, args.method, args.set)
     resolve_data_dir(args.data)  # fail before loading anything
-    summary = train(config, args.out, args.data, args.device, args.resume, not args.quiet, args.deterministic)
+    device = resolve_device(args.device)
+    summary = train(config, args.out, args.data, device, args.resume, not args.quiet, args.deterministic)
     print(f"trained {config.model.method} ({config.profile} profile, {summary['steps']} steps, "
           f"{summary['wall_time']:.0f} s); best {config.train.selection} = {summary['best_score']} "
           f"at step {summary['best_step']}{' (collapsed)' if summary['collapsed'] else ''}")
@@ -275,7 +286,7 @@ def _main(args: argparse.Namespace) -> int:
         from .evaluation import evaluate_model
 
         result = evaluate_model(summary["best_checkpoint"], pooler=config.eval.eval_pooler, tasks="sts",
-                                data_dir=args.data, device=args.device, progress=not args.quiet)
+                                data_dir=args.data, device=device, progress=not args.quiet)
         (Path(args.out) / "eval.json").write_text(json.dumps(result, indent=2))
         print(f"STS avg = {result['avg']['sts']:.2f}; details in {Path(args.out) / 'eval.json'}")
     return 0

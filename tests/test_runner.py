@@ -160,12 +160,13 @@ def test_devices_pin_threads_and_gpus():
     assert all(s.threads == max(1, cores // 2) and s.env["OMP_NUM_THREADS"] == str(max(1, cores // 2))
                for s in two)
     assert parse_devices("cpu")[0].threads == cores
-    gpus = parse_devices("cuda:0,cuda:3")
+    # local=False: parsed as a Dask sweep would, without this machine's GPUs checked.
+    gpus = parse_devices("cuda:0x1,cuda:3x1", local=False)
     assert [s.env["CUDA_VISIBLE_DEVICES"] for s in gpus] == ["0", "3"]
     assert {s.device for s in gpus} == {"cuda:0"}  # each child sees only its GPU, as cuda:0
-    for bad in ("gpu", "cpu:0", "cuda:x", "cuda:1,cuda:1"):
+    for bad in ("gpu", "cpu:0", "cuda:x", "cuda:1,cuda:1", "cuda:0x0", "cuda:0x", "cuda:0x2,cuda:0x2"):
         with pytest.raises(ConfigError, match="devices"):
-            parse_devices(bad)
+            parse_devices(bad, local=False)
 
 
 # -- atomic writes --------------------------------------------------------------------------------
@@ -225,25 +226,48 @@ def test_plan_skips_done_runs_and_results_say_how_they_were_made(env, capsys):
     assert "8 runs, 8 done, 0 to run" in capsys.readouterr().out
 
 
-def test_dry_run_estimates_from_past_runs(env, capsys):
+def test_dry_run_estimates_from_steps_then_from_past_runs(env, capsys):
     from mocose.runner import execute
+    from mocose.runner.plan import RUN_SECONDS, STEP_SECONDS, format_duration
     from mocose.runner.store import atomic_write_json
 
     pairs = get("sweep").configs(PROFILE, 1)
     execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
             dry_run=True, progress=False)
     out = capsys.readouterr().out
-    assert "4 runs, 0 done, 4 to run" in out and "unknown" in out
+    # smoke: 256 sentences in batches of 16 = 16 steps a run, 4 runs = 64 steps, priced by the table.
+    table = 64 * STEP_SECONDS[PROFILE, "cpu"] + 4 * RUN_SECONDS[PROFILE, "cpu"]
+    assert "4 runs, 0 done, 4 to run" in out and "4 runs to train (64 steps)" in out
+    assert f"device time {format_duration(table)}, wall time {format_duration(table)}" in out
     assert not runs_dir(env).exists() and not started(env)
-    # Two past runs of 10 s and 20 s: each of the 3 missing runs costs their mean, 15 s, and two
-    # slots share the 45 s: 22.5 s.
+    # Two past runs of 16 steps in 10 s and 20 s: (10/16 + 20/16) / 2 s a step, so each of the 3
+    # missing 16-step runs costs their mean, 15 s: 45 s in all, and two slots share them: 22.5 s.
     flat = pairs[0][1].flat()
     for run_id, wall in ((ids_of("sweep")[0], 10.0), ("0" * 12, 20.0)):
-        atomic_write_json(runs_dir(env) / f"{run_id}.json", {"wall_time": wall, "flat_config": flat})
+        atomic_write_json(runs_dir(env) / f"{run_id}.json", {"wall_time": wall, "flat_config": flat,
+                                                             "device": "cpu:0", "training": {"steps": 16}})
     execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
             devices="cpu:2", dry_run=True, progress=False)
     out = capsys.readouterr().out
-    assert "4 runs, 1 done, 3 to run" in out and "estimated time ~22s" in out
+    assert "4 runs, 1 done, 3 to run" in out
+    assert "device time ~45s, wall time ~22s (mean of 2 past smoke runs on cpu)" in out
+
+
+def test_paper_scale_estimate_counts_wiki1m_steps_and_gpu_packing(tmp_path):
+    """paper: 1,000,000 wiki1m sentences in batches of 64 = 15,625 steps a run; on 2 GPUs with 4
+    jobs each the wall time is the device time over 2 x the packing gain of 4."""
+    from mocose.runner.plan import GPU_PACKING, RUN_SECONDS, STEP_SECONDS, estimate, plan_runs
+
+    base = load_profile("paper")
+    pairs = [(f"eta={eta}", base.override({"ema_decay": eta})) for eta in (0.8, 0.9)]
+    pairs.append(("untrained", base.override({"method": "none"})))
+    plan = plan_runs(pairs, tmp_path / "results", "paper")
+    cost = estimate(plan, tmp_path / "results", tmp_path / "no-data", "cuda", 2 * GPU_PACKING[4])
+    assert (cost.runs_to_train, cost.runs_to_evaluate, cost.steps) == (2, 1, 31_250)
+    device = 31_250 * STEP_SECONDS["paper", "cuda"] + 3 * RUN_SECONDS["paper", "cuda"]
+    assert cost.device_seconds == pytest.approx(device)
+    assert cost.wall_seconds == pytest.approx(device / (2 * GPU_PACKING[4]))
+    assert estimate(plan, tmp_path / "results", None, "cpu", 1).device_seconds is None  # no figure
 
 
 def test_keep_checkpoints_keeps_the_work_dir(env):

@@ -18,7 +18,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, help="data folder (default: $MOCOSE_DATA)")
     p.add_argument("--out", default=None, metavar="JSON", help="write the full result here")
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default=None,
+                   help="cpu, cuda (the current GPU) or cuda:N (default: cuda when there is a GPU, else cpu)")
 
 
 def register(subparsers) -> None:
@@ -61,6 +62,7 @@ def run_eval(args) -> int:
 
 def run_analyze(args) -> int:
     from ..data import resolve_data_dir
+    from ..device import resolve_device
     from ..encoders import load
     from .analysis import alignment_uniformity, singular_spectrum
     from .encode import SentenceEncoder
@@ -68,9 +70,10 @@ def run_analyze(args) -> int:
 
     start = time.perf_counter()
     folder = resolve_data_dir(args.data)
+    device = resolve_device(args.device)
     model, tokenizer = load(args.model)
     enc = SentenceEncoder(model, tokenizer, pooler=args.pooler, batch_size=args.batch_size,
-                          device=args.device, progress=sys.stderr.isatty())
+                          device=device, progress=sys.stderr.isatty())
     au = alignment_uniformity(enc, folder)
     spectrum = singular_spectrum(enc, folder)
     result = {"model": args.model, "pooler": args.pooler, "data_dir": str(folder), **au,

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..config import POOLERS, ConfigError
+from ..device import resolve_device
 
 # Poolers that need every layer's hidden states.
 _NEEDS_HIDDEN = {"avg_first_last", "avg_top2"}
@@ -68,7 +69,7 @@ class SentenceEncoder:
             raise ConfigError(f"pooler={pooler!r} is not allowed: pooler must be one of {', '.join(POOLERS)}")
         if batch_size < 1:
             raise ConfigError(f"batch_size={batch_size!r} is not allowed: batch_size must be >= 1")
-        self.device = torch.device(device)
+        self.device = torch.device(resolve_device(device))  # 'cuda' -> the current GPU, cuda:N
         if half and self.device.type != "cuda":
             raise ConfigError(f"half=True needs a CUDA device, not {self.device}: half precision is a GPU option")
         self.model = model

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from ..data import resolve_data_dir
+from ..device import resolve_device
 from .encode import SentenceEncoder
 from .sts import evaluate_sts_task
 from .tasks import SHORT_NAMES, STS_TASKS, TASKS, TRANSFER_TASKS, parse_tasks
@@ -63,7 +64,8 @@ def evaluate_model(model: str, pooler: str = "cls_before_pooler", tasks="sts", d
     from ..encoders import load, resolve
 
     start = time.perf_counter()
-    names = parse_tasks(tasks)  # fail on a bad task name before loading anything
+    device = resolve_device(device)
+    names = parse_tasks(tasks)  # fail on a bad task name (or device) before loading anything
     folder = resolve_data_dir(data_dir)
     net, tokenizer = load(model)
     enc = SentenceEncoder(net, tokenizer, pooler=pooler, batch_size=batch_size, device=device, half=half)

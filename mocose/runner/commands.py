@@ -127,6 +127,14 @@ def cmd_job(args: argparse.Namespace) -> int:
     return run_job(json.loads(args.config))
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the job specs read from stdin until one fails (what ``reproduce`` keeps per slot)."""
+    from .job import die_with_parent, serve
+
+    die_with_parent()
+    return serve()
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="cpu", help="profile of the runs (default: cpu)")
     parser.add_argument("--seeds", type=int, default=1,
@@ -175,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("job", help="run one job spec (internal: launched by reproduce)")
     p.add_argument("--config", required=True, help="the job spec as JSON")
     p.set_defaults(func=cmd_job)
+    p = sub.add_parser("worker", help="run job specs read from stdin, one a line (internal: one a slot)")
+    p.set_defaults(func=cmd_worker)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

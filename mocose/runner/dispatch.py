@@ -1,25 +1,32 @@
-"""Running job specs: one child process per job, on local device slots (joblib) or a Dask cluster.
+"""Running job specs on local device slots or a Dask cluster, each run isolated in a child process.
 
-Each job runs in a fresh ``python -m mocose.runner job`` process pinned to its device, so a crash,
-a segfault or an out-of-memory kill ends that job only; the launcher then records the failure if
-the job could not record it itself.
+Locally each slot keeps one job process (``python -m mocose.runner worker``) that takes runs one
+after another, so the imports and the start of Python are paid once a slot, not once a run. A run
+that fails (an exception, a crash, an out-of-memory kill) ends that process: its failure is recorded
+(by the process, or by the launcher when the process died outright) and the slot's next run starts
+in a fresh process. A run that succeeds leaves nothing behind that the next one reads: each run
+seeds its generators and sets its own precision and determinism flags.
 
 Devices (``--devices``):
-  ``cpu``                 one job at a time, all cores
-  ``cpu:N``               N jobs at a time, the cores split between them (torch threads)
-  ``cuda:0,cuda:1,...``   one job per listed GPU, each child seeing only its GPU (CUDA_VISIBLE_DEVICES)
+  ``cpu``                     one job at a time, all cores
+  ``cpu:N``                   N jobs at a time, the cores split between them (torch threads)
+  ``cuda:I`` / ``cuda:IxK``   K jobs at a time on GPU I (K defaults to DEFAULT_GPU_SLOTS), each
+                              child seeing only its GPU (CUDA_VISIBLE_DEVICES); a comma-separated
+                              list for several GPUs: ``cuda:0x4,cuda:1x4``. ``cuda`` alone is the
+                              current GPU. One job a GPU: ``cuda:0x1``.
 
-On a Dask cluster (``--scheduler tcp://HOST:PORT``) each worker runs one job at a time. For GPUs
-start one worker per GPU with that GPU visible and a GPU resource, for example::
+On a Dask cluster (``--scheduler tcp://HOST:PORT``) each job is a fresh process on a worker. For
+GPUs start one worker per GPU with that GPU visible, one GPU resource and K threads, so that K jobs
+share it (each job asks for 1/K of the GPU resource)::
 
-    CUDA_VISIBLE_DEVICES=0 dask worker tcp://HOST:8786 --nthreads 1 --resources GPU=1
-    CUDA_VISIBLE_DEVICES=1 dask worker tcp://HOST:8786 --nthreads 1 --resources GPU=1
+    CUDA_VISIBLE_DEVICES=0 dask worker tcp://HOST:8786 --nthreads 4 --resources GPU=1
+    CUDA_VISIBLE_DEVICES=1 dask worker tcp://HOST:8786 --nthreads 4 --resources GPU=1
 
-(with dask-jobqueue on SLURM: ``SLURMCluster(cores=1, processes=1, job_extra_directives=
-["--gres=gpu:1"], worker_extra_args=["--resources", "GPU=1"])``: SLURM sets CUDA_VISIBLE_DEVICES to
-the GPU it granted). When ``--devices`` asks for cuda, jobs are submitted with
-``resources={"GPU": 1}`` so no two share a worker's GPU; the job uses ``cuda:0``, the one GPU its
-worker sees. The results folder and the data must be on a file system every worker sees.
+and pass ``--devices cudax4`` (K as in the worker's --nthreads). With dask-jobqueue on SLURM:
+``SLURMCluster(cores=4, processes=1, job_extra_directives=["--gres=gpu:1"], worker_extra_args=
+["--resources", "GPU=1"])``; SLURM sets CUDA_VISIBLE_DEVICES to the GPU it granted. The job uses
+``cuda:0``, the one GPU its worker sees. The results folder and the data must be on a file system
+every worker sees.
 """
 from __future__ import annotations
 
@@ -30,6 +37,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -72,11 +80,19 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-DEVICES_HELP = "'cpu', 'cpu:N' (N parallel CPU jobs) or a comma-separated list of 'cuda:I'"
+# Jobs sharing one GPU by default: see the README ("Several jobs per GPU") for the measured gain.
+DEFAULT_GPU_SLOTS = 4
+DEVICES_HELP = ("'cpu', 'cpu:N' (N parallel CPU jobs) or a comma-separated list of 'cuda:I' or "
+                f"'cuda:IxK' (K jobs at a time on GPU I; default K={DEFAULT_GPU_SLOTS})")
 
 
-def parse_devices(text: str) -> list[Slot]:
-    """The device slots of a ``--devices`` value; one job runs on each slot at a time."""
+def parse_devices(text: str, local: bool = True) -> list[Slot]:
+    """The device slots of a ``--devices`` value; one job runs on each slot at a time.
+
+    With ``local`` (jobs run on this machine) a cuda device is checked against the GPUs this
+    machine has, so a missing GPU is refused before any job starts; a Dask sweep leaves that to
+    the workers.
+    """
     text = (text or "cpu").strip()
     cores = available_cores()
     if text == "cpu":
@@ -88,17 +104,30 @@ def parse_devices(text: str) -> list[Slot]:
             raise ConfigError(f"--devices {text!r}: N must be at least 1; --devices must be {DEVICES_HELP}")
         threads = max(1, cores // n)
         return [Slot(f"cpu:{i}", "cpu", threads, _thread_env(threads)) for i in range(n)]
-    slots = []
+    gpus: list[tuple[int | None, int]] = []
     for item in text.split(","):
-        item = item.strip()
-        m = re.fullmatch(r"cuda(?::(\d+))?", item)
-        if not m:
-            raise ConfigError(f"--devices {text!r}: {item!r} is not a device; --devices must be {DEVICES_HELP}")
-        index = m.group(1) or "0"
-        slots.append(Slot(f"cuda:{index}", "cuda:0", None, {"CUDA_VISIBLE_DEVICES": index}))
-    if len({s.label for s in slots}) != len(slots):
-        raise ConfigError(f"--devices {text!r} lists a GPU twice")
-    return slots
+        m = re.fullmatch(r"cuda(?::(\d+))?(?:x(\d+))?", item.strip())
+        if not m or (m.group(2) is not None and int(m.group(2)) < 1):
+            raise ConfigError(f"--devices {text!r}: {item.strip()!r} is not a device; --devices must be "
+                              f"{DEVICES_HELP}")
+        gpus.append((None if m.group(1) is None else int(m.group(1)),
+                     int(m.group(2) or DEFAULT_GPU_SLOTS)))
+    if local:
+        from ..device import resolve_device
+
+        gpus = [(int(resolve_device("cuda" if i is None else f"cuda:{i}").split(":")[1]), k)
+                for i, k in gpus]
+    gpus = [(i or 0, k) for i, k in gpus]
+    if len({i for i, _ in gpus}) != len(gpus):
+        raise ConfigError(f"--devices {text!r} lists a GPU twice; to run several jobs on one GPU "
+                          f"write cuda:IxK")
+    total = sum(k for _, k in gpus)
+    threads = max(1, cores // total)
+    visible = [v for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+    return [Slot(f"cuda:{i}", "cuda:0", threads,
+                 {"CUDA_VISIBLE_DEVICES": visible[i] if i < len(visible) else str(i),
+                  "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)})
+            for i, k in gpus for _ in range(k)]
 
 
 def _thread_env(threads: int) -> dict[str, str]:
@@ -108,6 +137,14 @@ def _thread_env(threads: int) -> dict[str, str]:
 
 def wants_gpu(slots: list[Slot]) -> bool:
     return any(s.label.startswith("cuda") for s in slots)
+
+
+def gpu_share(slots: list[Slot]) -> float:
+    """The part of a GPU one job takes (1/K for K slots a GPU; 0 for CPU slots)."""
+    if not wants_gpu(slots):
+        return 0.0
+    per_gpu = max(sum(1 for s in slots if s.label == label) for label in {s.label for s in slots})
+    return 1.0 / per_gpu
 
 
 def _describe_exit(code: int) -> str:
@@ -133,27 +170,33 @@ def _tail(path: Path, chars: int = LOG_TAIL_CHARS) -> str:
         return ""
 
 
-def launch(spec: dict[str, Any], slot: Slot) -> Outcome:
-    """Run ``spec`` in a child process on ``slot`` and wait; record a failure it could not record."""
-    spec = dict(spec, device=slot.device, device_label=slot.label, threads=slot.threads,
-                attempt=uuid.uuid4().hex)
-    config = Config.from_dict(spec["config"])
-    run_id = spec["run_id"]
-    results = Path(spec["results_dir"])
-    log = store.log_path(results, config.profile, run_id)
-    log.parent.mkdir(parents=True, exist_ok=True)
+def _child_env(slot: Slot) -> dict[str, str]:
     env = dict(os.environ, **slot.env)
     env[PARENT_ENV] = str(os.getpid())
     # The child imports this very mocose, installed or not.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [SOURCE_ROOT, env.get("PYTHONPATH")]))
     env.setdefault("PYTHONUNBUFFERED", "1")
-    start = time.time()
+    return env
+
+
+def _begin(spec: dict[str, Any], slot: Slot) -> tuple[dict[str, Any], Config, Path]:
+    """The spec as launched on ``slot`` (device and a fresh attempt id), its config and its log,
+    which gets a header line for this attempt."""
+    spec = dict(spec, device=slot.device, device_label=slot.label, threads=slot.threads,
+                attempt=uuid.uuid4().hex)
+    config = Config.from_dict(spec["config"])
+    log = store.log_path(Path(spec["results_dir"]), config.profile, spec["run_id"])
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         out.write(f"\n=== attempt {spec['attempt']} on {slot.label} at {store.now_iso()} ===\n".encode())
-        out.flush()
-        code = subprocess.call([sys.executable, "-m", "mocose.runner", "job", "--config", json.dumps(spec)],
-                               stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-    wall = time.time() - start
+    return spec, config, log
+
+
+def _finish(spec: dict[str, Any], config: Config, log: Path, code: int, wall: float,
+            slot: Slot) -> Outcome:
+    """The outcome of an attempt that ended with exit status ``code``; records the failure when
+    the job process could not."""
+    run_id, results = spec["run_id"], Path(spec["results_dir"])
     if code == 0 and store.result_path(results, config.profile, run_id).exists():
         return Outcome(run_id, "done", None, wall, slot.label)
     failed = store.failure_path(results, config.profile, run_id)
@@ -169,36 +212,114 @@ def launch(spec: dict[str, Any], slot: Slot) -> Outcome:
     return Outcome(run_id, "failed", error, wall, slot.label)
 
 
+def launch(spec: dict[str, Any], slot: Slot) -> Outcome:
+    """Run ``spec`` in a fresh child process on ``slot`` and wait (the Dask path)."""
+    spec, config, log = _begin(spec, slot)
+    start = time.time()
+    with log.open("ab") as out:
+        code = subprocess.call([sys.executable, "-m", "mocose.runner", "job", "--config", json.dumps(spec)],
+                               stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               env=_child_env(slot))
+    return _finish(spec, config, log, code, time.time() - start, slot)
+
+
+class JobProcess:
+    """The job process of one slot: started on its first run, reused while runs succeed, and
+    replaced after a run that failed (or killed it), so the next run starts clean."""
+
+    def __init__(self, slot: Slot) -> None:
+        self.slot = slot
+        self.proc: subprocess.Popen | None = None
+        self.pids: list[int] = []  # every process this slot started, oldest first
+
+    def run(self, spec: dict[str, Any]) -> Outcome:
+        spec, config, log = _begin(spec, self.slot)
+        start = time.time()
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen([sys.executable, "-m", "mocose.runner", "worker"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL, env=_child_env(self.slot),
+                                         text=True, bufsize=1)
+            self.pids.append(self.proc.pid)
+        try:
+            self.proc.stdin.write(json.dumps(spec) + "\n")
+            self.proc.stdin.flush()
+            reply = self.proc.stdout.readline()
+        except OSError:  # the process died before it read the spec
+            reply = ""
+        try:
+            code = int(json.loads(reply)["code"]) if reply.strip() else None
+        except (ValueError, KeyError, TypeError):
+            code = None
+        if code is None:  # no answer: the process died during the run (crash, OOM kill)
+            code = self.proc.wait()
+            code = code if code else 1
+        if code != 0:
+            self.close()
+        return _finish(spec, config, log, code, time.time() - start, self.slot)
+
+    def close(self) -> None:
+        """End the process: it exits when its input closes; one that hangs is killed."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def run_local(specs: Iterable[dict[str, Any]], slots: list[Slot],
               on_outcome: Callable[[Outcome], None]) -> list[Outcome]:
-    """Run the jobs with joblib, one at a time per slot, each in its own process."""
-    from joblib import Parallel, delayed
+    """Run the jobs on the slots, one at a time per slot, each slot through its job process.
 
-    specs = list(specs)
-    free: queue.Queue[Slot] = queue.Queue()
-    for slot in slots:
-        free.put(slot)
-
-    def task(spec: dict[str, Any]) -> Outcome:
-        slot = free.get()
-        try:
-            return launch(spec, slot)
-        finally:
-            free.put(slot)
-
-    outcomes = []
-    if not specs:
+    One thread a slot feeds its process (a thread only waits; the processes do the work). The
+    thread that starts a process outlives it, as Linux's die-with-parent signal wants.
+    """
+    todo: queue.Queue[dict[str, Any]] = queue.Queue()
+    for spec in specs:
+        todo.put(spec)
+    total = todo.qsize()
+    outcomes: list[Outcome] = []
+    if not total:
         return outcomes
-    # Threads only wait on the child processes, so the threading backend is enough.
-    parallel = Parallel(n_jobs=min(len(slots), len(specs)), backend="threading",
-                        return_as="generator_unordered")
-    for outcome in parallel(delayed(task)(spec) for spec in specs):
-        on_outcome(outcome)
-        outcomes.append(outcome)
+    finished: queue.Queue[Outcome | BaseException] = queue.Queue()
+
+    def serve(slot: Slot) -> None:
+        process = JobProcess(slot)
+        try:
+            while True:
+                try:
+                    spec = todo.get_nowait()
+                except queue.Empty:
+                    return
+                finished.put(process.run(spec))
+        except BaseException as err:  # noqa: BLE001 - handed to the main thread
+            finished.put(err)
+        finally:
+            process.close()
+
+    threads = [threading.Thread(target=serve, args=(slot,), daemon=True)
+               for slot in slots[:total]]
+    for thread in threads:
+        thread.start()
+    while len(outcomes) < total:
+        item = finished.get()
+        if isinstance(item, BaseException):
+            raise item
+        on_outcome(item)
+        outcomes.append(item)
+    for thread in threads:
+        thread.join()
     return outcomes
 
 
-def run_on_worker(spec: dict[str, Any], gpu: bool) -> Outcome:
+def run_on_worker(spec: dict[str, Any], gpu: bool | float) -> Outcome:
     """The task a Dask worker runs: launch the job on the device the worker was started with."""
     if gpu:
         visible = os.environ.get("CUDA_VISIBLE_DEVICES", "0").split(",")[0] or "0"
@@ -218,9 +339,12 @@ def _worker_threads() -> int | None:
         return None
 
 
-def run_dask(specs: Iterable[dict[str, Any]], address: str, gpu: bool,
+def run_dask(specs: Iterable[dict[str, Any]], address: str, gpu: float,
              on_outcome: Callable[[Outcome], None]) -> list[Outcome]:
-    """Send the jobs to the Dask scheduler at ``address``; a lost worker fails its job only."""
+    """Send the jobs to the Dask scheduler at ``address``; a lost worker fails its job only.
+
+    ``gpu`` is the part of a worker's GPU resource each job asks for (1/K to run K jobs a GPU;
+    0 for CPU jobs)."""
     try:
         from distributed import Client, as_completed
     except ImportError as err:  # pragma: no cover - dask is in the dev and cluster extras
@@ -232,9 +356,9 @@ def run_dask(specs: Iterable[dict[str, Any]], address: str, gpu: bool,
     with Client(address, timeout="30s") as client:
         futures, by_key = [], {}
         for spec in specs:
-            future = client.submit(run_on_worker, spec, gpu,
+            future = client.submit(run_on_worker, spec, bool(gpu),
                                    key=f"mocose-{spec['run_id']}-{uuid.uuid4().hex[:8]}",
-                                   resources={"GPU": 1} if gpu else None, pure=False, retries=0)
+                                   resources={"GPU": gpu} if gpu else None, pure=False, retries=0)
             futures.append(future)
             by_key[future.key] = spec
         for future in as_completed(futures):

@@ -1,4 +1,6 @@
-"""One run, executed in its own process: ``python -m mocose.runner job --config SPEC_JSON``.
+"""Runs, executed in a job process: ``python -m mocose.runner job --config SPEC_JSON`` runs one;
+``python -m mocose.runner worker`` runs the specs it reads from its input, one a line, until a run
+fails (see :func:`serve`).
 
 The job process calls the experiment function, then writes the result file (or, on an exception,
 the failure record) itself. A crash that kills the process outright (a segfault, the out-of-memory
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import importlib
+import json
 import os
 import shutil
 import signal
@@ -158,3 +162,56 @@ def run_job(spec: dict[str, Any]) -> int:
         # Safe to unlink while held: a waiter that then gets the lock finds the result and stops.
         lock.unlink(missing_ok=True)
     return 0
+
+
+@contextlib.contextmanager
+def output_to(path: Path) -> Iterator[None]:
+    """Send this process's stdout and stderr (file descriptors 1 and 2, so child processes and C
+    libraries too) to the end of ``path`` for the block, then to /dev/null."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+        os.close(fd)
+
+
+def release_memory() -> None:
+    """Give back what a finished run held (its model, its GPU cache) before the next run."""
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+
+
+def serve() -> int:
+    """Run job specs read from stdin, one JSON object a line, answering ``{"code": N}`` a line on
+    the original stdout; each run's output goes to its log file. The process ends at the end of
+    its input, or after a run that failed (its exit status is that run's), so that the launcher
+    starts a fresh one for the next run."""
+    control = os.fdopen(os.dup(1), "w", buffering=1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.close(null)
+    while True:
+        line = sys.stdin.readline()
+        if not line.strip():
+            return 0
+        spec = json.loads(line)
+        config = Config.from_dict(spec["config"])
+        with output_to(store.log_path(Path(spec["results_dir"]), config.profile, spec["run_id"])):
+            code = run_job(spec)
+        control.write(json.dumps({"code": code}) + "\n")
+        if code:
+            return code
+        release_memory()

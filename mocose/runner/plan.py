@@ -1,6 +1,7 @@
 """Planning a sweep: which runs an artifact needs, which are done, how long the rest may take."""
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 from dataclasses import dataclass, field
@@ -52,32 +53,127 @@ def plan_runs(pairs: Iterable[tuple[Any, Config]], results_dir: str | os.PathLik
     return Plan(artifact, profile, runs, done, todo, failed)
 
 
-def estimate_seconds(plan: Plan, results_dir: str | os.PathLike, parallel: int) -> float | None:
-    """Wall time the missing runs may take, from past runs of the same profile (None: no past runs).
+# What a run costs, by (profile, device kind): seconds a training step takes with everything a step
+# brings (the validations every eval_steps, the saved states), and the fixed seconds a run adds
+# (loading, the final evaluation and analysis). Used until the results folder holds past runs of the
+# profile on that kind of device; the README's "Running at paper scale" gives the measurements
+# behind each figure (GPU: one H100, one job on it; CPU: 2 shared cores).
+STEP_SECONDS: dict[tuple[str, str], float] = {
+    ("paper", "cuda"): 0.056,
+    ("cpu", "cuda"): 0.034,
+    ("smoke", "cuda"): 0.02,
+    ("cpu", "cpu"): 4.6,
+    ("smoke", "cpu"): 0.12,
+}
+RUN_SECONDS: dict[tuple[str, str], float] = {
+    ("paper", "cuda"): 25.0,
+    ("cpu", "cuda"): 12.0,
+    ("smoke", "cuda"): 4.0,
+    ("cpu", "cpu"): 150.0,
+    ("smoke", "cpu"): 5.0,
+}
+# Throughput of K jobs sharing one GPU, relative to one job at a time (README "Several jobs per
+# GPU"); K between two entries takes the lower one.
+GPU_PACKING: dict[int, float] = {1: 1.0, 2: 1.34, 4: 1.71, 8: 1.96}
+WIKI1M_LINES = 1_000_000  # SimCSE's wiki1m_for_simcse.txt, for a data folder that lacks it
 
-    Each missing run is priced at the mean wall time of past runs of its method (MoCoSE, SimCSE,
-    untrained), or of all past runs when its method has none; the sum is shared among the slots.
+
+@dataclass(frozen=True)
+class Estimate:
+    """The cost of a plan's missing runs: steps to train, device seconds, wall seconds, source."""
+
+    runs_to_train: int
+    runs_to_evaluate: int  # method none: evaluation only
+    steps: int | None
+    device_seconds: float | None
+    wall_seconds: float | None
+    source: str
+
+
+def training_sentences(config: Config, data_dir: str | os.PathLike | None) -> int | None:
+    """How many sentences a run trains on: train_sentences, or the training file's line count."""
+    if config.train.train_sentences:
+        return config.train.train_sentences
+    path = Path(config.train.train_file)
+    if data_dir is not None and not path.is_absolute():
+        path = Path(data_dir) / path
+    if path.is_file():
+        return _line_count(str(path))
+    return WIKI1M_LINES if path.name == "wiki1m_for_simcse.txt" else None
+
+
+@functools.lru_cache(maxsize=16)
+def _line_count(path: str) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def run_steps(config: Config, data_dir: str | os.PathLike | None) -> int | None:
+    """Training steps of a run (0 for method none; None when its data cannot be counted)."""
+    if config.model.method == "none":
+        return 0
+    from ..train import total_steps
+
+    sentences = training_sentences(config, data_dir)
+    return None if sentences is None else total_steps(config, sentences)
+
+
+def packing_gain(per_gpu: int) -> float:
+    return GPU_PACKING[max(k for k in GPU_PACKING if k <= max(1, per_gpu))]
+
+
+def estimate(plan: Plan, results_dir: str | os.PathLike, data_dir: str | os.PathLike | None,
+             kind: str, parallel: float) -> Estimate:
+    """What the missing runs of ``plan`` cost on ``kind`` ('cpu' or 'cuda') devices.
+
+    A run costs its steps times the seconds a step takes plus a fixed part. Both come from the past
+    runs of the profile on that kind of device when there are some (seconds a step: the mean over
+    trained runs of wall time / steps; untrained runs: their mean wall time), else from the tables
+    above. ``parallel`` is how many runs' worth of work proceeds at once (past wall times already
+    include any sharing of a device, so the caller passes the number of slots for them).
     """
-    past = store.load_results(results_dir, plan.profile)
-    times: dict[str, list[float]] = {}
-    for result in past.values():
+    steps = [run_steps(r.config, data_dir) for r in plan.todo]
+    trained = [n for n in steps if n]
+    n_eval = sum(1 for n in steps if n == 0)
+    total_steps_ = None if any(n is None for n in steps) else sum(trained)
+    costs, source = _past_costs(results_dir, plan.profile, kind)
+    if costs is None:
+        step, fixed = STEP_SECONDS.get((plan.profile, kind)), RUN_SECONDS.get((plan.profile, kind))
+        costs = None if step is None or fixed is None else (step, fixed, fixed)
+        source = f"step-time table for {plan.profile} on {kind}"
+    if not plan.todo:
+        return Estimate(0, 0, 0, 0.0, 0.0, source)
+    if costs is None or total_steps_ is None:
+        why = ("the training file cannot be counted" if total_steps_ is None
+               else f"no past runs and no table entry for {plan.profile} on {kind}")
+        return Estimate(len(trained), n_eval, total_steps_, None, None, f"unknown: {why}")
+    per_step, per_trained, per_untrained = costs
+    device = total_steps_ * per_step + len(trained) * per_trained + n_eval * per_untrained
+    return Estimate(len(trained), n_eval, total_steps_, device, device / max(parallel, 1e-9), source)
+
+
+def _past_costs(results_dir: str | os.PathLike, profile: str,
+                kind: str) -> tuple[tuple[float, float, float] | None, str]:
+    """(seconds a step, fixed seconds a trained run, seconds an untrained run) from the past runs
+    of ``profile`` on ``kind`` devices, and where they come from; None without past trained runs.
+    A past run's wall time over its steps already holds its fixed part."""
+    per_step, untrained = [], []
+    for result in store.load_results(results_dir, profile).values():
         wall = result.get("wall_time")
-        if isinstance(wall, (int, float)):
-            method = (result.get("flat_config") or {}).get("method", "")
-            times.setdefault(method, []).append(float(wall))
-            times.setdefault("*", []).append(float(wall))
-    if not times:
-        return None if plan.todo else 0.0
-    total = 0.0
-    for run in plan.todo:
-        sample = times.get(run.config.model.method) or times["*"]
-        total += statistics.fmean(sample)
-    return total / max(1, min(parallel, len(plan.todo) or 1))
+        if not isinstance(wall, (int, float)) or str(result.get("device", "cpu")).split(":")[0] != kind:
+            continue
+        steps = (result.get("training") or {}).get("steps") or 0
+        (per_step if steps else untrained).append(float(wall) / steps if steps else float(wall))
+    if not per_step:
+        return None, ""
+    fixed = statistics.fmean(untrained) if untrained else RUN_SECONDS.get((profile, kind), 0.0)
+    return ((statistics.fmean(per_step), 0.0, fixed),
+            f"mean of {len(per_step) + len(untrained)} past {profile} runs on {kind}")
 
 
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
-        return "unknown (no past runs of this profile)"
+        return "unknown"
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
@@ -88,13 +184,17 @@ def format_duration(seconds: float | None) -> str:
     return f"~{secs}s"
 
 
-def describe(plan: Plan, estimate: float | None, where: str) -> str:
+def describe(plan: Plan, cost: Estimate, where: str) -> str:
     """The plan as shown before dispatch."""
     lines = [f"{plan.artifact or 'sweep'} [{plan.profile}]: {len(plan.runs)} runs, "
              f"{len(plan.done)} done, {len(plan.todo)} to run"
              + (f" ({len(plan.failed_before)} failed before, retried)" if plan.failed_before else "")]
     if plan.todo:
-        lines.append(f"  on {where}; estimated time {format_duration(estimate)}")
+        steps = "?" if cost.steps is None else f"{cost.steps:,}"
+        lines.append(f"  on {where}: {cost.runs_to_train} runs to train ({steps} steps), "
+                     f"{cost.runs_to_evaluate} to evaluate only; estimated device time "
+                     f"{format_duration(cost.device_seconds)}, wall time "
+                     f"{format_duration(cost.wall_seconds)} ({cost.source})")
         for run in plan.todo:
             cells = ", ".join(run.cells[:3]) + (f" (+{len(run.cells) - 3})" if len(run.cells) > 3 else "")
             lines.append(f"  - {run.run_id}  seed {run.config.train.seed}  {cells}")

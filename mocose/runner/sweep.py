@@ -1,6 +1,7 @@
 """A sweep: plan the missing runs of some configs, show the plan, run them, count what happened."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from typing import Any, Iterable
 from ..config import Config
 from . import dispatch, store
 from .job import make_spec
-from .plan import Plan, describe, estimate_seconds, plan_runs
+from .plan import Estimate, Plan, describe, estimate, packing_gain, plan_runs
 
 
 @dataclass
@@ -66,6 +67,38 @@ class _Progress:
             self.bar.close()
 
 
+def describe_slots(slots: list[dispatch.Slot], scheduler: str | None,
+                   todo: int) -> tuple[str, float, float]:
+    """Where the jobs run, in words, and how many runs' worth of work proceeds at once: as past
+    wall times count it (the slots) and as the step-time table does (a GPU's packing gain; CPU
+    slots share the same cores)."""
+    gpu = dispatch.wants_gpu(slots)
+    if scheduler:
+        share = dispatch.gpu_share(slots)
+        where = f"Dask scheduler {scheduler}" + (f" ({share:g} GPU per job)" if gpu else "")
+        return where, max(1, todo), max(1, todo)  # the cluster decides; assume enough workers
+    labels = list(dict.fromkeys(s.label for s in slots))
+    per = len(slots) // len(labels)
+    if gpu:
+        where = ", ".join(f"{label}x{per}" for label in labels)
+    else:
+        where = ", ".join(labels)
+    if slots[0].threads:
+        plural = "s" if slots[0].threads > 1 else ""
+        where += f" ({slots[0].threads} thread{plural}{' each' if len(slots) > 1 else ''})"
+    return where, len(slots), len(labels) * packing_gain(per) if gpu else 1.0
+
+
+def cost_of(plan: Plan, results: Path, data_dir: str | os.PathLike | None, slots: list[dispatch.Slot],
+            past_parallel: float, table_parallel: float) -> Estimate:
+    """The plan's estimate, its wall time shared among the slots the way its source counts them."""
+    kind = "cuda" if dispatch.wants_gpu(slots) else "cpu"
+    cost = estimate(plan, results, data_dir, kind, table_parallel)
+    if cost.source.startswith("mean of") and cost.device_seconds is not None:
+        cost = dataclasses.replace(cost, wall_seconds=cost.device_seconds / past_parallel)
+    return cost
+
+
 def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: str | os.PathLike,
             data_dir: str | os.PathLike, devices: str = "cpu", scheduler: str | None = None,
             keep_checkpoints: bool = False, dry_run: bool = False, artifact: str = "",
@@ -74,18 +107,12 @@ def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: s
     missing (unless ``dry_run``) and return what happened."""
     out = out or sys.stdout
     results = Path(results_dir).expanduser().resolve()
-    slots = dispatch.parse_devices(devices)
+    slots = dispatch.parse_devices(devices, local=not scheduler)
     store.remove_stale_temps(results, profile)
     plan = plan_runs(pairs, results, profile, artifact)
-    if scheduler:
-        where = f"Dask scheduler {scheduler}" + (" (one GPU per job)" if dispatch.wants_gpu(slots) else "")
-        parallel = len(plan.todo)  # the cluster decides; the estimate assumes enough workers
-    else:
-        where = ", ".join(s.label for s in slots) + (
-            f" ({slots[0].threads} thread{'s' if slots[0].threads > 1 else ''}"
-            f"{' each' if len(slots) > 1 else ''})" if slots[0].threads else "")
-        parallel = len(slots)
-    print(describe(plan, estimate_seconds(plan, results, parallel), where), file=out, flush=True)
+    where, past_parallel, table_parallel = describe_slots(slots, scheduler, len(plan.todo))
+    print(describe(plan, cost_of(plan, results, data_dir, slots, past_parallel, table_parallel), where),
+          file=out, flush=True)
     summary = SweepSummary(plan)
     if dry_run or not plan.todo:
         return summary
@@ -95,7 +122,7 @@ def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: s
     bar = _Progress(len(specs), artifact or profile, progress)
     try:
         if scheduler:
-            summary.outcomes = dispatch.run_dask(specs, scheduler, dispatch.wants_gpu(slots), bar)
+            summary.outcomes = dispatch.run_dask(specs, scheduler, dispatch.gpu_share(slots), bar)
         else:
             summary.outcomes = dispatch.run_local(specs, slots, bar)
     finally:
