@@ -45,7 +45,7 @@ def fake_experiment(config, data_dir, work_dir, device="cpu", resume=True, progr
     log = os.environ.get("MOCOSE_FAKE_LOG")
     if log:
         with open(log, "a") as f:
-            f.write(f"{run_id} start resumed={int(resumed)} device={device}\n")
+            f.write(f"{run_id} start resumed={int(resumed)} device={device} pid={os.getpid()}\n")
     ckpt.write_text("step 1")
     time.sleep(float(os.environ.get("MOCOSE_FAKE_SLEEP", "0")))
     eta = config.ema.ema_decay
@@ -340,6 +340,45 @@ def test_sigkill_midway_then_restart_redoes_only_unfinished_runs(env):
     assert all(resumed for r, resumed in second if r in interrupted)  # from their checkpoints
     assert not any(resumed for r, resumed in second if r not in interrupted)
     assert {p.stem for p in runs_dir(env).glob("*.json")} == set(ids)
+
+
+# -- job processes ---------------------------------------------------------------------------------
+def pids(tmp: Path) -> dict[str, int]:
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"(\w+) start .* pid=(\d+)",
+                                                            (tmp / "fake.log").read_text())}
+
+
+def test_a_slot_reuses_its_job_process_until_a_run_fails(env):
+    """Runs on one slot share one process; a failed run (an exception, exit 137, a segfault) ends
+    its process and the slot's next run starts in a fresh one; every outcome is recorded."""
+    from mocose.runner import execute
+
+    summary = execute(get("broken").configs(PROFILE, 1), profile=PROFILE, results_dir=env / "results",
+                      data_dir=env / "data", devices="cpu", progress=False)
+    ids = dict(zip(get("broken").etas, ids_of("broken")))
+    by_run = pids(env)
+    assert [o.run_id for o in summary.outcomes] == ids_of("broken")  # one slot: in plan order
+    assert [o.status for o in summary.outcomes] == ["done", "failed", "failed", "failed", "done"]
+    assert by_run[ids[0.8]] == by_run[ids[RAISES]]  # the second run reused the first one's process
+    later = [by_run[ids[e]] for e in (RAISES, EXITS_137, SEGFAULTS, 0.9)]
+    assert len(set(later)) == 4  # after each failure, a fresh process
+    assert by_run[ids[0.8]] != os.getpid()
+    failed = env / "results" / PROFILE / "failed"
+    assert "SIGSEGV" in json.loads((failed / f"{ids[SEGFAULTS]}.json").read_text())["error"]
+
+
+def test_reused_and_fresh_processes_give_the_same_results(env):
+    from mocose.runner import execute, load_results
+
+    pairs = get("sweep").configs(PROFILE, 1)
+    for folder, fresh in (("fresh", True), ("reused", False)):
+        assert execute(pairs, profile=PROFILE, results_dir=env / folder, data_dir=env / "data",
+                       devices="cpu", progress=False, process_per_run=fresh).ok
+    log = pids(env)
+    assert len(set(log.values())) == 1  # the later (reused) sweep ran all four in one process
+    a, b = load_results(env / "fresh", PROFILE), load_results(env / "reused", PROFILE)
+    strip = lambda r: {k: v for k, v in r.items() if k not in PROVENANCE}  # noqa: E731
+    assert set(a) == set(b) and all(strip(a[k]) == strip(b[k]) for k in a)
 
 
 # -- Dask -----------------------------------------------------------------------------------------

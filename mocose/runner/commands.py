@@ -106,7 +106,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     summary = execute(pairs, profile=args.profile, results_dir=results, data_dir=data_dir,
                       devices=args.devices, scheduler=args.scheduler,
                       keep_checkpoints=args.keep_checkpoints, dry_run=args.dry_run,
-                      artifact=args.name, progress=not args.quiet)
+                      artifact=args.name, progress=not args.quiet,
+                      process_per_run=args.process_per_run)
     if args.dry_run:
         return 0
     code = 0 if summary.ok else 1
@@ -168,6 +169,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--plots", default="plots", help="plots folder of the report (default: ./plots)")
     p.add_argument("--no-report", action="store_true", help="do not build the report afterwards")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-run lines")
+    p.add_argument("--process-per-run", action="store_true",
+                   help="start a fresh job process for every run (default: one per slot, reused "
+                        "until a run fails)")
     p.set_defaults(func=cmd_reproduce)
 
 

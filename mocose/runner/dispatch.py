@@ -275,8 +275,9 @@ class JobProcess:
 
 
 def run_local(specs: Iterable[dict[str, Any]], slots: list[Slot],
-              on_outcome: Callable[[Outcome], None]) -> list[Outcome]:
-    """Run the jobs on the slots, one at a time per slot, each slot through its job process.
+              on_outcome: Callable[[Outcome], None], process_per_run: bool = False) -> list[Outcome]:
+    """Run the jobs on the slots, one at a time per slot, each slot through its job process
+    (``process_per_run``: a fresh process for every run instead, as before job processes were kept).
 
     One thread a slot feeds its process (a thread only waits; the processes do the work). The
     thread that starts a process outlives it, as Linux's die-with-parent signal wants.
@@ -298,7 +299,7 @@ def run_local(specs: Iterable[dict[str, Any]], slots: list[Slot],
                     spec = todo.get_nowait()
                 except queue.Empty:
                     return
-                finished.put(process.run(spec))
+                finished.put(launch(spec, slot) if process_per_run else process.run(spec))
         except BaseException as err:  # noqa: BLE001 - handed to the main thread
             finished.put(err)
         finally:

@@ -102,7 +102,7 @@ def cost_of(plan: Plan, results: Path, data_dir: str | os.PathLike | None, slots
 def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: str | os.PathLike,
             data_dir: str | os.PathLike, devices: str = "cpu", scheduler: str | None = None,
             keep_checkpoints: bool = False, dry_run: bool = False, artifact: str = "",
-            progress: bool = True, out=None) -> SweepSummary:
+            progress: bool = True, out=None, process_per_run: bool = False) -> SweepSummary:
     """Plan the runs of ``pairs`` (cell, config) under ``results_dir``, show the plan, run what is
     missing (unless ``dry_run``) and return what happened."""
     out = out or sys.stdout
@@ -124,7 +124,7 @@ def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: s
         if scheduler:
             summary.outcomes = dispatch.run_dask(specs, scheduler, dispatch.gpu_share(slots), bar)
         else:
-            summary.outcomes = dispatch.run_local(specs, slots, bar)
+            summary.outcomes = dispatch.run_local(specs, slots, bar, process_per_run)
     finally:
         bar.close()
     failed = summary.failed
