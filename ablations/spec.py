@@ -28,11 +28,10 @@ SHORT_NAMES = {"STSBenchmark": "STS-B", "SICKRelatedness": "SICK-R", "SST2": "SS
 # box per series at each x), bar (one bar per cell, its paper number printed on it), curves
 # (validation curves over training steps with a seed band), spectrum, align_uniform.
 PLOTS = ("", "line", "band", "box", "bar", "curves", "spectrum", "align_uniform")
-# >: a beats b by more than margin; ~: a and b within margin; !=: a and b differ (two-sided);
-# collapsed: every validation of a in the step window has dev below COLLAPSE_DEV; recovers: a's
+# >: a beats b by more than margin; ~: a and b within margin; collapsed: every validation of a in the step window has dev below COLLAPSE_DEV; recovers: a's
 # mean dev over the window ``steps`` exceeds its mean over ``before`` by more than margin.
-OPS = (">", "~", "!=", "collapsed", "recovers")
-COMPARE_OPS = (">", "~", "!=")
+OPS = (">", "~", "collapsed", "recovers")
+COMPARE_OPS = (">", "~")
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ class Check:
     """One checkable statement about cells.
 
     ``op`` (OPS): ``>``: a's mean exceeds b's by more than ``margin`` points; ``~``: a and b lie
-    within ``margin`` of each other; ``!=``: a and b differ (either way); ``collapsed``: each run
+    within ``margin`` of each other; ``collapsed``: each run
     of a has dev below COLLAPSE_DEV at every validation in the window ``steps``; ``recovers``:
     each run's mean dev over ``steps`` exceeds its mean over ``before`` by more than ``margin``.
     ``metric`` ("" = the artifact's metric) is one of METRICS or a task name; with metric "dev"
@@ -107,8 +106,6 @@ class Check:
         metric = metric + window
         if self.op == "~":
             return f"|{self.a} - {self.b}| <= {self.margin:g} ({metric})"
-        if self.op == "!=":
-            return f"{self.a} != {self.b} ({metric})"
         extra = f" + {self.margin:g}" if self.margin else ""
         return f"{self.a} > {self.b}{extra} ({metric})"
 
@@ -148,10 +145,6 @@ def best(winner: str, others: list[str] | tuple[str, ...], metric: str = "") -> 
 
 def within(a: str, b: str, margin: float, metric: str = "") -> Check:
     return Check(a, b, "~", margin, metric)
-
-
-def differs(a: str, b: str, metric: str = "") -> Check:
-    return Check(a, b, "!=", 0.0, metric)
 
 
 def collapses(a: str, steps: tuple[int, int | None] = (0, None)) -> Check:
