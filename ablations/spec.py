@@ -294,3 +294,27 @@ class Artifact:
         base_seed = load_profile(profile).train.seed
         return [(cell, config) for cell in self.run_cells for i in range(seeds)
                 for config in self.cell_configs(cell, profile, base_seed + i)]
+
+    # -- as data ---------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The artifact as plain data (``mocose list --json``): every cell with its overrides and
+        paper number (None where the paper has none) and whether the paper has the cell, and every
+        claim with its checks."""
+        return {
+            "name": self.name, "title": self.title, "kind": self.kind, "plot": self.plot,
+            "metric": self.metric, "evaluation": self.evaluation, "base": dict(self.base),
+            "inference": self.inference, "notes": self.notes,
+            "cells": [{
+                "label": c.label, "overrides": dict(c.overrides),
+                "pool": [dict(p) for p in c.pool], "paper": c.paper, "approx": c.approx,
+                "in_paper": not c.addition, "run": c.run, "row": c.row, "col": c.col,
+                "group": c.group, "x": c.x, "series": c.series, "paper_tasks": dict(c.paper_tasks),
+            } for c in self.cells],
+            "claims": [{
+                "text": claim.text, "additions": claim.additions,
+                "checks": [{"text": ch.describe(self.metric), "op": ch.op, "a": ch.a, "b": ch.b,
+                            "margin": ch.margin, "metric": ch.metric or self.metric,
+                            "steps": list(ch.steps), "before": list(ch.before)}
+                           for ch in claim.checks],
+            } for claim in self.claims],
+        }
