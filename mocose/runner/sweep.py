@@ -102,9 +102,12 @@ def cost_of(plan: Plan, results: Path, data_dir: str | os.PathLike | None, slots
 def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: str | os.PathLike,
             data_dir: str | os.PathLike, devices: str = "cpu", scheduler: str | None = None,
             keep_checkpoints: bool = False, dry_run: bool = False, artifact: str = "",
-            progress: bool = True, out=None, process_per_run: bool = False) -> SweepSummary:
+            progress: bool = True, out=None, process_per_run: bool = False,
+            keep_best: frozenset[str] = frozenset()) -> SweepSummary:
     """Plan the runs of ``pairs`` (cell, config) under ``results_dir``, show the plan, run what is
-    missing (unless ``dry_run``) and return what happened."""
+    missing (unless ``dry_run``): train the runs not done, evaluate done runs on the tasks they
+    lack; return what happened. Runs in ``keep_best`` keep their best checkpoint (another
+    artifact evaluates them later on more tasks)."""
     out = out or sys.stdout
     results = Path(results_dir).expanduser().resolve()
     slots = dispatch.parse_devices(devices, local=not scheduler)
@@ -114,11 +117,14 @@ def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: s
     print(describe(plan, cost_of(plan, results, data_dir, slots, past_parallel, table_parallel), where),
           file=out, flush=True)
     summary = SweepSummary(plan)
-    if dry_run or not plan.todo:
+    if dry_run or not (plan.todo or plan.evaluate):
         return summary
     commit = store.git_commit()
-    specs = [make_spec(run.config, results_dir=results, data_dir=Path(data_dir),
-                       keep_checkpoints=keep_checkpoints, git_commit=commit) for run in plan.todo]
+    specs = [dict(make_spec(run.config, results_dir=results, data_dir=Path(data_dir),
+                            keep_checkpoints=keep_checkpoints, git_commit=commit),
+                  keep_best=run.run_id in keep_best) for run in plan.todo]
+    specs += [dict(make_spec(run.config, results_dir=results, data_dir=Path(data_dir),
+                             git_commit=commit), evaluate=run.missing_tasks) for run in plan.evaluate]
     bar = _Progress(len(specs), artifact or profile, progress)
     try:
         if scheduler:
@@ -129,7 +135,7 @@ def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: s
         bar.close()
     failed = summary.failed
     print(f"{artifact or 'sweep'} [{profile}]: {len(summary.outcomes) - len(failed)} done, "
-          f"{len(failed)} failed, {len(plan.todo) - len(summary.outcomes)} left", file=out, flush=True)
+          f"{len(failed)} failed, {len(specs) - len(summary.outcomes)} left", file=out, flush=True)
     for outcome in failed:
         print(f"  failed {outcome.run_id}: {outcome.error} (see "
               f"{store.failure_path(results, profile, outcome.run_id)})", file=out)
