@@ -1,18 +1,21 @@
 """The report from synthetic result files (written per CONTRACT_RUNS.md): statistics, verdicts,
-missing cells, collapse marks and the files it writes."""
+missing cells, collapse marks, the paper's table layouts, the run DataFrame, the files it writes and
+the figures' axes."""
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 from pathlib import Path
 
+import matplotlib.collections as mcoll
+import pandas as pd
 import pytest
 from scipy import stats as sps
 
 import ablations
-from mocose import claims, report
+import mocose
+from mocose import claims, plots, report
 from mocose.claims import FAILS, HOLDS, INCONCLUSIVE, NOT_ENOUGH, Stats
 from ablations.spec import STS_TASKS, TRANSFER_TASKS, Check
 
@@ -21,18 +24,24 @@ PROFILE = "smoke"
 
 def write_result(root: Path, artifact: str, label: str, seed_offset: int, sts: float | None = None,
                  *, status: str = "ok", transfer: float | None = None, analysis: dict | None = None,
-                 curve: list | None = None, flat: bool = True) -> dict:
-    """One result file for a cell of an artifact, shaped as the runner writes it."""
+                 curve: list | None = None, flat: bool = True, devacc: float | None = None,
+                 task_scores: dict | None = None) -> dict:
+    """One result file for a cell of an artifact, shaped as the runner writes it: every task of
+    the group at ``sts`` / ``transfer`` (dev accuracy ``devacc``, else ``transfer``), unless
+    ``task_scores`` gives the tasks' scores one by one (the average is then their mean)."""
     art = ablations.get(artifact)
     config = art.config(label, PROFILE, 42 + seed_offset)
     tasks = {}
     if sts is not None:
         tasks.update({t: {"score": sts} for t in STS_TASKS})
     if transfer is not None:
-        tasks.update({t: {"score": transfer, "devacc": transfer} for t in TRANSFER_TASKS})
+        dev = transfer if devacc is None else devacc
+        tasks.update({t: {"score": transfer, "acc": transfer, "devacc": dev} for t in TRANSFER_TASKS})
+    for t, v in (task_scores or {}).items():
+        tasks[t] = {"score": v}
     avg = {}
-    if sts is not None:
-        avg["sts"] = sts
+    if sts is not None or any(t in STS_TASKS for t in task_scores or {}):
+        avg["sts"] = sum(tasks[t]["score"] for t in STS_TASKS) / len(STS_TASKS)
     if transfer is not None:
         avg["transfer"] = transfer
     body = {
@@ -158,14 +167,18 @@ def test_table_report_statistics_and_verdicts(table3_results, tmp_path):
     assert vs05["diff"] == pytest.approx(6.5) and vs05["a_n"] == 3 and vs05["b_n"] == 2
     assert by_check["eta 0.85 > eta 0.99 (sts)"]["verdict"] == NOT_ENOUGH
     md = (root / PROFILE / "reports" / "table3.md").read_text()
-    assert "77.00 ± 1.00 (n=3)" in md and "paper 76.49, Δ +0.51" in md
-    assert "no result" in md and "Not a reproduction" in md and "stsb_dev" in md
-    assert "Seeds found**: 42, 43, 44" in md
-    rows = list(csv.DictReader((root / PROFILE / "reports" / "table3.csv").open()))
-    row = next(r for r in rows if r["cell"] == "eta 0.85")
-    assert float(row["mean"]) == pytest.approx(77.0) and row["n"] == "3"
-    assert float(row["std"]) == pytest.approx(1.0) and float(row["paper"]) == 76.49
-    assert next(r for r in rows if r["cell"] == "eta 0.99")["mean"] == ""
+    assert "77.00 ± 1.00 (76.49)" in md and "| eta 0.85 | eta 0.85 (n=3)" not in md
+    assert "no result (75.12)" in md and "Not a reproduction" in md and "stsb_dev" in md
+    assert "Seeds found**: 42, 43, 44" in md and "**Preset**: `clean`" in md
+    # the CSV: the paper's layout (one row, a column per eta) with mean, std, n and paper per entry
+    table = pd.read_csv(root / PROFILE / "reports" / "table3.csv")
+    assert len(table) == 1
+    assert table.loc[0, "0.85 mean"] == pytest.approx(77.0) and table.loc[0, "0.85 n"] == 3
+    assert table.loc[0, "0.85 std"] == pytest.approx(1.0) and table.loc[0, "0.85 paper"] == 76.49
+    assert pd.isna(table.loc[0, "0.99 mean"]) and table.loc[0, "0.99 n"] == 0
+    runs = pd.read_csv(root / PROFILE / "reports" / "table3.runs.csv")
+    assert len(runs) == 11 and set(runs["cell"]) == {"eta 0.85", "eta 0.5", "eta 0.8", "eta 0.9",
+                                                     "eta 0.95"}
     tex = (root / PROFILE / "reports" / "table3.tex").read_text()
     assert r"77.00 $\pm$ 1.00 (76.49)" in tex and r"\begin{tabular}" in tex
     assert rep.n_with_results == 5 and rep.n_cells == 6
@@ -180,13 +193,13 @@ def test_completed_claim_holds_and_fails(tmp_path):
         for i, v in enumerate(values):
             write_result(root, "augmentations", label, i, v)
     rep = report.analyse(ablations.get("augmentations"), PROFILE,
-                         *report.load_runs(root, PROFILE))
+                         *report.read_records(root, PROFILE))
     fgsm, others = rep.claims
     assert fgsm.verdict == HOLDS and fgsm.checks[0].diff == pytest.approx(1.1)
     assert others.verdict == NOT_ENOUGH  # the other augmentations have no runs
     for i, v in enumerate((79.0, 79.5)):  # an augmentation clearly above dropout alone
         write_result(root, "augmentations", "+ position shuffle", i, v)
-    rep = report.analyse(ablations.get("augmentations"), PROFILE, *report.load_runs(root, PROFILE))
+    rep = report.analyse(ablations.get("augmentations"), PROFILE, *report.read_records(root, PROFILE))
     assert rep.claims[1].verdict == FAILS
 
 
@@ -232,7 +245,7 @@ def test_figures_are_drawn_with_and_without_results(tmp_path):
     au = _cell(_json(root, "align_uniform"), "MoCoSE")
     assert au["mean"] == pytest.approx(-2.1) and au["std"] == pytest.approx(math.sqrt(0.02))
     t1 = (root / PROFILE / "reports" / "table1.md").read_text()
-    assert "MoCoSE (measured)" in t1 and "GloVe (avg.) (paper, not run)" in t1
+    assert "| MoCoSE " in t1 and "| GloVe (avg.) " in t1 and "— (61.32)" in t1
     assert {r.art.name for r in reps} == {"align_uniform", "fig7", "fig2", "fig10", "table1"}
 
 
@@ -241,7 +254,7 @@ def test_table2_reads_transfer_scores(tmp_path):
     for i, (m, s) in enumerate(((85.0, 85.2), (85.1, 85.1), (84.9, 85.3))):
         write_result(root, "table2", "MoCoSE-BERT", i, transfer=m)
         write_result(root, "table2", "SimCSE-BERT", i, transfer=s)
-    rep = report.analyse(ablations.get("table2"), PROFILE, *report.load_runs(root, PROFILE))
+    rep = report.analyse(ablations.get("table2"), PROFILE, *report.read_records(root, PROFILE))
     within = rep.claims[0]
     assert within.checks[0].metric == "transfer" and within.verdict == HOLDS
     cell = next(cd for cd in rep.cells if cd.cell.label == "MoCoSE-BERT")
