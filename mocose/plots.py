@@ -23,6 +23,7 @@ are grey and say so in the legend.  Collapsed runs are marked with a red x.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -51,7 +52,20 @@ def _style() -> None:
 
 
 def _series_of(cd: "CellData") -> list[str]:
-    return [s for s in (cd.cell.series or cd.cell.label).split("|") if s]
+    """The series a cell is drawn on ("" for an artifact with a single unnamed series)."""
+    return [s for s in cd.cell.series.split("|") if s] or [""]
+
+
+def _named(name: str, what: str) -> str:
+    return f"{name} ({what})" if name else what
+
+
+METRIC_LABELS = {"sts": "STS avg. (Spearman x 100)", "transfer": "transfer avg. (accuracy %)",
+                 "sv_auc": "mean singular value / largest"}
+
+
+def _ylabel(art: Artifact) -> str:
+    return art.y_label or METRIC_LABELS.get(art.metric, art.metric)
 
 
 def _no_data(ax, has_any: bool) -> None:
@@ -80,7 +94,7 @@ def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
         color = "0.55" if addition else palette[name]
         tag = f" ({ADDITION})" if addition else ""
         pts = [(cd.cell.x, cd.stats.mean, cd.stats.std or 0.0, cd) for cd in members if cd.stats.n]
-        if len(members) == 1:  # a reference point (SimCSE at MTD 0 in Figure 2)
+        if len(members) == 1 and len(placed) > 1 and name:  # a point (SimCSE at MTD 0, Figure 2)
             cd = members[0]
             if pts:
                 has_any = True
@@ -97,7 +111,7 @@ def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
             has_any = True
             xs, ys, es, cds = (np.array(v, dtype=object) for v in zip(*pts))
             xs, ys, es = xs.astype(float), ys.astype(float), es.astype(float)
-            ax.plot(xs, ys, color=color, marker="o", ms=4, lw=1.6, label=f"{name}{tag} (ours)")
+            ax.plot(xs, ys, color=color, marker="o", ms=4, lw=1.6, label=_named(name + tag, "ours"))
             if es.any():
                 ax.fill_between(xs, ys - es, ys + es, color=color, alpha=0.2, lw=0)
             for x, y, _, cd in pts:
@@ -107,7 +121,7 @@ def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
         if paper:
             px, py = zip(*paper)
             ax.plot(px, py, color=color, ls="--", marker="o", mfc="white", ms=5, lw=1.1,
-                    label=f"{name} (paper)")
+                    label=_named(name, "paper"))
     refs = [cd for cd in cells if cd.cell.x is None and cd.stats.n]
     for cd, color in zip(refs, sns.color_palette("dark", max(len(refs), 1))):
         has_any = True
@@ -160,26 +174,30 @@ def _box_panel(ax, cells: Sequence["CellData"], legend_title: str = "") -> bool:
     ax.set_xlim(-0.5, len(order) - 0.5)
     if len(data):
         one = len(hues) <= 1
-        sns.boxplot(data=data, x="x", y="value", hue=None if one else "series", order=order,
-                    hue_order=None if one else hues, ax=ax, width=0.6 if one else 0.8,
-                    color=sns.color_palette("tab10")[0] if one else None,
-                    palette=None if one else sns.color_palette("husl", len(hues)),
-                    linewidth=1.0, fliersize=3)
+        with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib's deprecated 'vert'
+            warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
+            sns.boxplot(data=data, x="x", y="value", hue=None if one else "series", order=order,
+                        hue_order=None if one else hues, ax=ax, width=0.6 if one else 0.8,
+                        color=sns.color_palette("tab10")[0] if one else None,
+                        palette=None if one else sns.color_palette("husl", len(hues)),
+                        linewidth=1.0, fliersize=3)
         if not one:
             ax.legend(title=legend_title or None, fontsize=7, title_fontsize=8, loc="lower left")
     ax.set_xticks(range(len(order)))
     ax.set_xticklabels(order)
-    paper = {}
-    for cd in placed:
-        if cd.cell.paper is not None:
-            paper.setdefault(_xfmt(cd.cell.x), []).append(cd.cell.paper)
+    ax.set_xlabel("")
+    # The paper's values beside each box: at the box's own (dodged) position.
+    width = 0.8 / max(len(hues), 1)
+    paper = [(order.index(_xfmt(cd.cell.x)) + (0.0 if len(hues) <= 1 else
+              -0.4 + width * (hues.index(_series_of(cd)[0]) + 0.5)), cd.cell.paper)
+             for cd in placed if cd.cell.paper is not None]
     if paper:
-        xs = [order.index(x) for x in paper]
-        ys = [float(np.median(v)) for v in paper.values()]
+        xs, ys = zip(*paper)
         ax.plot(xs, ys, ls="none", marker="D", ms=6, mfc="none", mew=1.6, color=PAPER_COLOR,
-                label="paper (median read off the slide)", zorder=5)
+                label="paper", zorder=5)
         handles, labels = ax.get_legend_handles_labels()
-        ax.legend(handles, labels, fontsize=7, loc="lower right")
+        ax.legend(handles, labels, title=legend_title or None, fontsize=7, title_fontsize=8,
+                  loc="lower left")
     for cd in placed:
         if cd.addition:
             ax.annotate(ADDITION, (order.index(_xfmt(cd.cell.x)), 0), xycoords=("data", "axes fraction"),
@@ -212,7 +230,7 @@ def draw_box_zoom(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> 
     _box_panel(whole, cells, title)
     for ax, name in ((zoom, f"zoomed view (K <= {limit:g})"), (whole, "overview")):
         ax.set_xlabel(art.x_label)
-        ax.set_ylabel(art.y_label or art.metric)
+        ax.set_ylabel(_ylabel(art))
         ax.set_title(name, fontsize=9)
     _no_data(zoom, has_any)
     fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
@@ -230,15 +248,16 @@ def draw_bar(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.F
     has_any = False
     ours = [cd.stats.mean if cd.stats.n else np.nan for cd in shown]
     errs = [cd.stats.std or 0.0 for cd in shown]
+    paper = [cd.cell.paper if cd.cell.paper is not None else np.nan for cd in shown]
+    both = any(not math.isnan(v) for v in paper)
     if any(not math.isnan(v) for v in ours):
         has_any = True
-        bars = ax.bar(pos - 0.2, ours, 0.38, yerr=errs, capsize=3,
+        bars = ax.bar(pos - 0.2 if both else pos, ours, 0.38 if both else 0.5, yerr=errs, capsize=3,
                       color=["0.6" if cd.addition else sns.color_palette("tab10")[0] for cd in shown],
                       label="ours (mean ± std)")
         ax.bar_label(bars, labels=[f"{v:.2f}" if not math.isnan(v) else "" for v in ours],
                      fontsize=7, padding=2)
-    paper = [cd.cell.paper if cd.cell.paper is not None else np.nan for cd in shown]
-    if any(not math.isnan(v) for v in paper):
+    if both:
         bars = ax.bar(pos + 0.2, paper, 0.38, color="white", edgecolor=PAPER_COLOR, hatch="//",
                       label="paper")
         ax.bar_label(bars, labels=[f"{v:.2f}" if not math.isnan(v) else "" for v in paper],
@@ -249,7 +268,6 @@ def draw_bar(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.F
     if values:  # the slide's axis starts near the data, not at 0
         lo, hi = min(values), max(values)
         ax.set_ylim(lo - max(1.0, 0.25 * (hi - lo)), hi + max(1.0, 0.25 * (hi - lo)))
-    ax.set_xlabel(art.x_label or art.col_title)
     _finish(ax, art, subtitle, has_any)
     return fig
 
@@ -328,6 +346,8 @@ def draw_spectrum(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> 
             ax.fill_between(index, mean - sd, mean + sd, color=color, alpha=0.2, lw=0)
         ax.set_xlim(-0.02 * length, length * 1.04)
     _finish(ax, art, subtitle, has_any)
+    ax.set_xlabel("index")  # slide 6: raw singular values against their index, not normalised
+    ax.set_ylabel("singular values")
     return fig
 
 
@@ -382,9 +402,8 @@ def save(fig: plt.Figure, base: Path) -> list[Path]:
 
 # -- helpers -------------------------------------------------------------------------------------
 def _finish(ax, art: Artifact, subtitle: str, has_any: bool, legend: bool = True) -> None:
-    if not ax.get_xlabel():
-        ax.set_xlabel(art.x_label)
-    ax.set_ylabel(art.y_label or art.metric)
+    ax.set_xlabel(art.x_label or art.col_title)
+    ax.set_ylabel(_ylabel(art))
     ax.set_title(f"{art.title}\n{subtitle}", fontsize=9)
     _no_data(ax, has_any)
     handles, _ = ax.get_legend_handles_labels()

@@ -406,13 +406,15 @@ def layout(rep: ArtifactReport) -> Layout:
     return out
 
 
-def display_frame(lay: Layout) -> pd.DataFrame:
-    """Strings as printed: our mean ± std (paper), group header rows, repeated labels blanked."""
+def display_frame(lay: Layout, emphasis: str = "") -> pd.DataFrame:
+    """Strings as printed: our mean ± std (paper), group header rows (wrapped in ``emphasis``,
+    e.g. ``**`` for Markdown), repeated labels blanked."""
     records = []
     previous: tuple[str, ...] = ()
     for i, key in enumerate(lay.rows):
         if i in lay.groups:
-            records.append([lay.groups[i]] + [""] * (len(lay.index) - 1 + len(lay.columns)))
+            records.append([f"{emphasis}{lay.groups[i]}{emphasis}"]
+                           + [""] * (len(lay.index) - 1 + len(lay.columns)))
             previous = ()
         labels = [k if j == len(key) - 1 or previous[:j + 1] != key[:j + 1] else ""
                   for j, k in enumerate(key)]
@@ -428,8 +430,12 @@ def numbers_frame(lay: Layout) -> pd.DataFrame:
     """The numbers behind the display, in the same layout: per value column its mean, sample std,
     n, the paper's value and the metric measured (the CSV)."""
     records = []
-    for key in lay.rows:
+    group = ""
+    for i, key in enumerate(lay.rows):
+        group = lay.groups.get(i, group)
         rec: dict[str, Any] = dict(zip(lay.index, key))
+        if lay.groups:
+            rec["group"] = group
         for c in lay.columns:
             if (key, c) not in lay.at:
                 continue
@@ -579,7 +585,7 @@ def render_markdown(rep: ArtifactReport, plot_files: Sequence[Path] = (),
                 + (f" Columns: {lay.column_title}." if lay.column_title else ""), ""]
         if lay.dev_rows:
             out += [DEV_NOTE, ""]
-        out.append(to_markdown(display_frame(lay)))
+        out.append(to_markdown(display_frame(lay, emphasis="**")))
     if any(cd.addition for cd in rep.cells):
         out += ["", "## Suite additions", "",
                 "Cells the paper does not have, run by the suite for context: never part of the "

@@ -284,3 +284,211 @@ def test_fgsm_changed_fraction_is_shown(tmp_path):
     report.build(["table9"], PROFILE, root, tmp_path / "plots")
     md = (root / PROFILE / "reports" / "table9.md").read_text()
     assert "FGSM changed" in md and "0.1250" in md
+
+
+# -- the run DataFrame ---------------------------------------------------------------------------------
+def test_load_runs_is_one_tidy_row_per_run(tmp_path):
+    root = tmp_path / "results"
+    assert mocose.load_runs(root, PROFILE).empty  # no runs yet: an empty frame, not an error
+    for i, v in enumerate((76.0, 77.0, 78.0)):
+        write_result(root, "table3", "eta 0.85", i, v)
+    write_result(root, "table3", "eta 0.5", 0, 70.0)
+    for i, dev in enumerate((86.0, 87.0)):
+        write_result(root, "table2", "MoCoSE-BERT", i, transfer=85.0, devacc=dev)
+    runs = mocose.load_runs(root, PROFILE)
+    assert len(runs) == 6 and runs["run_id"].is_unique
+    assert {"seed", "ema_decay", "queue_size", "fgsm_epsilon", "sts", "STS12", "STSBenchmark",
+            "SST2", "SST2_devacc", "transfer_devacc", "preset", "collapsed"} <= set(runs.columns)
+    sts = runs.dropna(subset=["sts"])
+    assert sts.groupby("ema_decay")["sts"].mean().to_dict() == {0.5: 70.0, 0.85: 77.0}
+    assert sorted(sts.loc[sts["ema_decay"] == 0.85, "seed"]) == [42, 43, 44]
+    mocose_rows = runs[runs["fgsm_epsilon"] == 5e-9]
+    assert list(mocose_rows["SST2"]) == [85.0, 85.0]
+    assert sorted(mocose_rows["transfer_devacc"]) == [86.0, 87.0]
+    assert set(runs["preset"]) == {"clean"} and not runs["collapsed"].any()
+
+
+def test_readme_example_runs(tmp_path, monkeypatch):
+    """The README's DataFrame example, run as written from a folder holding ./results."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## The report"):]
+    code = section[section.index("```python") + len("```python"):]
+    code = code[:code.index("```")]
+    monkeypatch.chdir(tmp_path)
+    for i, v in enumerate((76.0, 78.0)):
+        write_result(tmp_path / "results", "table3", "eta 0.85", i, v)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
+    table = namespace["table"]
+    assert table.loc[0.85, "mean"] == pytest.approx(77.0)
+    assert table.loc[0.85, "std"] == pytest.approx(math.sqrt(2.0))
+
+
+def test_preset_comes_from_the_config(tmp_path):
+    from mocose.frame import preset_of
+
+    body = write_result(tmp_path / "results", "table3", "eta 0.85", 0, 76.0)
+    assert preset_of(body) == "clean"  # the config names no preset
+    body["flat_config"]["preset"] = "authors"
+    assert preset_of(body) == "authors"
+    lines = report.provenance_lines(PROFILE, [body])
+    assert any("**Preset**: `authors`" in line for line in lines)
+    assert any("Model selection**: `stsb_dev`" in line for line in lines)
+    assert any("`smoke`" in line and "Not a reproduction" in line for line in lines)
+
+
+# -- the paper's layouts --------------------------------------------------------------------------------
+# Table 1 as printed on slide 4: the rows, their order and the two group headers.
+SLIDE4_TABLE1_ROWS = [
+    "Unsupervised Models (Base)", "GloVe (avg.)", "BERT (first-last avg.)", "BERT-flow",
+    "BERT-whitening", "IS-BERT", "CT-BERT", "RoBERTa (first-last avg.)", "RoBERTa-whitening",
+    "DeCLUTR-RoBERTa", "SimCSE", "MoCoSE", "Unsupervised Models (Large)", "SimCSE-RoBERTa (large)",
+    "SimCSE-BERT (large)", "MoCoSE-BERT (large)"]
+
+
+def test_table1_in_the_papers_layout(tmp_path):
+    root = tmp_path / "results"
+    scores = [{t: 70.0 + k + i for k, t in enumerate(STS_TASKS)} for i in range(3)]  # seed i: +i
+    for i, s in enumerate(scores):
+        write_result(root, "table1", "MoCoSE", i, task_scores=s)
+    write_result(root, "table1", "BERT-[CLS]", 0, 50.0)  # not in the paper: a suite addition
+    report.build(["table1"], PROFILE, root, tmp_path / "plots")
+    rep = report.analyse(ablations.get("table1"), PROFILE, *report.read_records(root, PROFILE))
+    frame = report.display_frame(report.layout(rep))
+    assert list(frame.columns) == ["Model", "STS12", "STS13", "STS14", "STS15", "STS16", "STS-B",
+                                   "SICK-R", "Avg."]
+    assert list(frame["Model"]) == SLIDE4_TABLE1_ROWS
+    mocose_row = frame[frame["Model"] == "MoCoSE"].iloc[0]
+    # STS-B is the sixth task: 75, 76, 77 over the seeds -> 76.00 ± 1.00; the paper's 78.68
+    assert mocose_row["STS-B"] == "76.00 ± 1.00 (78.68)"
+    # the average of 70..76 (+i) is 73 + i -> 74.00 ± 1.00; the paper's 77.27
+    assert mocose_row["Avg."] == "74.00 ± 1.00 (77.27)"
+    assert frame[frame["Model"] == "GloVe (avg.)"].iloc[0]["Avg."] == "— (61.32)"
+    additions = report.additions_frame(rep)
+    assert list(additions.iloc[:, 0]) == ["BERT-[CLS]"] and additions.iloc[0]["Ours"] == "50.00"
+    out = root / PROFILE / "reports"
+    md = (out / "table1.md").read_text()
+    assert "| **Unsupervised Models (Large)**" in md and "## Suite additions" in md
+    tex = (out / "table1.tex").read_text()
+    assert r"\multicolumn{9}{c}{Unsupervised Models (Base)} \\" in tex
+    assert r"76.00 $\pm$ 1.00 (78.68)" in tex and "Unsupervised Models (Base) &" not in tex
+    csv_rows = pd.read_csv(out / "table1.csv")
+    assert list(csv_rows["Model"]) == [r for r in SLIDE4_TABLE1_ROWS if not r.startswith("Unsup")]
+    row = csv_rows[csv_rows["Model"] == "MoCoSE"].iloc[0]
+    assert (row["STS-B mean"], row["STS-B std"], row["STS-B n"], row["STS-B paper"]) == (
+        pytest.approx(76.0), pytest.approx(1.0), 3, 78.68)
+    assert row["group"] == "Unsupervised Models (Base)"
+
+
+def test_table2_compares_mocose_on_dev_accuracy(tmp_path):
+    root = tmp_path / "results"
+    for i, dev in enumerate((86.0, 86.5, 87.0)):
+        write_result(root, "table2", "MoCoSE-BERT", i, transfer=84.0, devacc=dev)
+        write_result(root, "table2", "SimCSE-BERT", i, transfer=85.0 + i, devacc=90.0)
+    report.build(["table2"], PROFILE, root, tmp_path / "plots")
+    rep = report.analyse(ablations.get("table2"), PROFILE, *report.read_records(root, PROFILE))
+    frame = report.display_frame(report.layout(rep)).set_index("Model")
+    assert list(frame.columns) == ["MR", "CR", "SUBJ", "MPQA", "SST", "TREC", "MRPC", "Avg."]
+    assert frame.loc["MoCoSE-BERT ‡", "SST"] == "86.50 ± 0.50 (86.35)"  # dev accuracy
+    assert frame.loc["MoCoSE-BERT ‡", "Avg."] == "86.50 ± 0.50 (85.46)"
+    assert frame.loc["SimCSE-BERT", "SST"] == "86.00 ± 1.00 (85.50)"  # test accuracy
+    md = (root / PROFILE / "reports" / "table2.md").read_text()
+    assert "753 of SST-2's 872 dev sentences" in md
+    numbers = pd.read_csv(root / PROFILE / "reports" / "table2.csv").set_index("Model")
+    assert numbers.loc["MoCoSE-BERT", "SST metric"] == "SST2_devacc"
+    assert numbers.loc["SimCSE-BERT", "SST metric"] == "SST2"
+
+
+def test_table4_is_printed_as_proj_pred_corr(tmp_path):
+    rep = report.analyse(ablations.get("table4"), PROFILE, {}, {})
+    frame = report.display_frame(report.layout(rep))
+    assert list(frame.columns) == ["Proj.", "Pred.", "Corr."]  # slide 5
+    assert list(frame["Proj."]) == ["0", "", "", "1", "", "", "2", "", "", "3", "", ""]
+    assert list(frame["Pred."]) == ["1", "2", "3"] * 4
+    assert frame["Corr."].iloc[4] == "no result (76.89)"
+
+
+def test_grid_table_has_a_spanning_column_header(tmp_path):
+    root = tmp_path / "results"
+    report.build(["table7"], PROFILE, root, tmp_path / "plots")
+    rep = report.analyse(ablations.get("table7"), PROFILE, {}, {})
+    lay = report.layout(rep)
+    assert lay.columns == ["128", "256", "512", "1024", "4096"] and lay.column_title
+    tex = (root / PROFILE / "reports" / "table7.tex").read_text()
+    assert r"\multicolumn{5}{c}{" + lay.column_title + "}" in tex
+
+
+# -- figures: the paper's axes ---------------------------------------------------------------------------
+def _cells(name: str, root: Path):
+    return report.analyse(ablations.get(name), PROFILE, *report.read_records(root, PROFILE)).cells
+
+
+def test_mtd_axis_is_linear_from_zero(tmp_path):
+    root = tmp_path / "results"
+    for i, v in enumerate((76.0, 77.0)):
+        write_result(root, "fig2", "eta 0.85, K 512, B 64", i, v)
+    fig = plots.draw_mtd(ablations.get("fig2"), _cells("fig2", root), "")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "linear" and ax.get_xlim()[0] < 0  # MTD 0 (SimCSE) is in view
+    assert any(isinstance(c, mcoll.PolyCollection) for c in ax.collections)  # the seed band
+
+
+def test_spectrum_is_raw_singular_values_against_index(tmp_path):
+    root = tmp_path / "results"
+    for i, sv in enumerate(([4.0, 2.0, 1.0, 0.5], [2.0, 4.0, 1.0, 1.5])):  # unsorted on purpose
+        write_result(root, "fig7", "MoCoSE", i, 70.0, analysis={"singular_values": sv})
+    fig = plots.draw_spectrum(ablations.get("fig7"), _cells("fig7", root), "")
+    [line] = fig.axes[0].get_lines()
+    assert list(line.get_xdata()) == [0, 1, 2, 3]
+    assert list(line.get_ydata()) == pytest.approx([4.0, 2.0, 1.25, 0.75])  # sorted, not normalised
+    assert fig.axes[0].get_xscale() == "linear"
+
+
+def test_box_plots_one_box_per_dimension_and_queue_panels(tmp_path):
+    from matplotlib.patches import PathPatch
+
+    root = tmp_path / "results"
+    for label in ("d 16", "d 64", "d 256"):
+        for i in range(3):
+            write_result(root, "fig10", label, i, 70.0 + i)
+    fig = plots.draw_box(ablations.get("fig10"), _cells("fig10", root), "")
+    ax = fig.axes[0]
+    assert sum(isinstance(p, PathPatch) for p in ax.patches) == 3
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["16", "64", "128", "256", "512"]
+    for size in (128, 1024, 4096):
+        for i in range(2):
+            write_result(root, "fig12", f"K {size}, init 0.25", i, 70.0 + i)
+            write_result(root, "fig12", f"K {size}, init 1", i, 71.0 + i)
+    fig = plots.draw_box_zoom(ablations.get("fig12"), _cells("fig12", root), "")
+    zoom, whole = fig.axes[:2]
+    assert [t.get_text() for t in zoom.get_xticklabels()] == ["128", "256", "512", "1024"]
+    assert [t.get_text() for t in whole.get_xticklabels()][-1] == "4096"
+    assert sum(isinstance(p, PathPatch) for p in zoom.patches) == 4  # 2 sizes x 2 initial fills
+    assert sum(isinstance(p, PathPatch) for p in whole.patches) == 6
+
+
+def test_validation_curves_are_seed_means_with_a_band(tmp_path):
+    root = tmp_path / "results"
+    for i, shift in enumerate((0.0, 2.0)):
+        curve = [{"step": s, "dev_spearman": 10.0 + shift, "embedding_std": 0.1} for s in (8, 16)]
+        write_result(root, "fig5", "symmetric, eta 0", i, 20.0, curve=curve)
+    fig = plots.draw_curves(ablations.get("fig5"), _cells("fig5", root), "")
+    ax = fig.axes[0]
+    [line] = [ln for ln in ax.get_lines() if ln.get_label().startswith("symmetric")]
+    assert list(line.get_xdata()) == [8, 16] and list(line.get_ydata()) == [11.0, 11.0]
+    assert any(isinstance(c, mcoll.PolyCollection) for c in ax.collections)
+    report.build(["fig5"], PROFILE, root, tmp_path / "plots")
+    md = (root / PROFILE / "reports" / "fig5.md").read_text()
+    assert "16 steps" in md and "cannot appear" in md  # a smoke run never reaches step 10,000
+
+
+def test_bar_chart_puts_the_paper_beside_ours(tmp_path):
+    root = tmp_path / "results"
+    for i in range(2):
+        write_result(root, "table3", "eta 0.85", i, 76.0 + i)
+    fig = plots.draw_bar(ablations.get("table3"), _cells("table3", root), "")
+    from matplotlib.container import BarContainer
+
+    ours, paper = [c for c in fig.axes[0].containers if isinstance(c, BarContainer)]
+    assert len(paper) == 6 and paper[2].get_height() == pytest.approx(76.49)
+    assert ours[2].get_height() == pytest.approx(76.5)
