@@ -13,12 +13,14 @@ from __future__ import annotations
 from mocose.config import ConfigError
 
 from . import analysis, architecture, augmentation, main_results, queue
-from .spec import (KINDS, METRICS, STS_TASKS, TRANSFER_TASKS, Artifact, Cell, Check, Claim)
+from .spec import (KINDS, METRICS, PLOTS, SHORT_NAMES, STS_TASKS, TRANSFER_TASKS, Artifact, Cell,
+                   Check, Claim, Panel)
 
-__all__ = ["Artifact", "Cell", "Check", "Claim", "get", "names", "all_artifacts", "KINDS",
-           "METRICS", "STS_TASKS", "TRANSFER_TASKS"]
+__all__ = ["Artifact", "Cell", "Check", "Claim", "Panel", "get", "names", "all_artifacts", "KINDS",
+           "METRICS", "PLOTS", "SHORT_NAMES", "STS_TASKS", "TRANSFER_TASKS"]
 
-_ORDER = ("table1", "table2", "table3", "table4", "augmentations", "table9", "table6b", "fig10",
+_ORDER = ("table1", "table2", "table3", "ema_curve", "table4", "augmentations", "table9", "table6b",
+          "fig10",
           "table7", "fig12", "table8", "kmeans", "fig2", "fig3", "fig5", "fig6", "fig7",
           "align_uniform")
 

@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "mocose.download",         # data download
     "mocose.runner",           # list, reproduce
     "mocose.report",           # report
+    "mocose.claims",           # claims
 )
 
 

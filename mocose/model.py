@@ -104,7 +104,7 @@ class MoCoSE(nn.Module):
 
         self.queue = NegativeQueue(qc.queue_size, dim, qc.queue_init_fraction, qc.queue_compat,
                                    config.train.batch_size, parse_queue_slice(qc.queue_slice, qc.queue_size),
-                                   generator=generator)
+                                   generator=generator, init_size=qc.init_size)
         self.negatives_code = parse_queue_negatives(qc.queue_negatives, qc.queue_size)
         self.augment = EmbeddingAugmenter(config.augment)
         self.temperature = mc.temperature

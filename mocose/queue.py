@@ -4,7 +4,8 @@ Ages count from the newest entry (age 0). The eviction rule lives in :meth:`Nega
 
 - ``suite`` (default): FIFO of at most K entries. After each step the batch's keys become the
   newest entries and the oldest beyond K are dropped. It starts holding round(f K) random unit
-  vectors (Gaussian, L2-normalised), older than anything enqueued later.
+  vectors (Gaussian, L2-normalised), older than anything enqueued later (or ``init_size`` of
+  them: Figure 12's absolute begin sizes, "w.o. init." being 1).
 - ``authors``: the behaviour measured on the authors' code. It starts with K random columns and
   a fill counter c = K_start = round(f K). A step uses the newest (c + K_start) entries while
   c + K_start < K, else every entry held. New keys go in front; the queue is cut back to its K
@@ -25,7 +26,7 @@ class NegativeQueue(nn.Module):
 
     def __init__(self, size: int, dim: int, init_fraction: float = 1.0, compat: str = "suite",
                  batch_size: int = 64, ages: tuple[int, ...] | None = None,
-                 generator: torch.Generator | None = None):
+                 generator: torch.Generator | None = None, init_size: int | None = None):
         super().__init__()
         if compat not in COMPATS:
             raise ValueError(f"compat={compat!r}: must be one of {COMPATS}")
@@ -36,7 +37,10 @@ class NegativeQueue(nn.Module):
         if ages is not None and (not ages or max(ages) >= size or min(ages) < 0):
             raise ValueError(f"ages must lie in [0, {size}) for a queue of {size}")
         self.size, self.dim, self.compat = size, dim, compat
-        self.start = round(init_fraction * size)  # random vectors held at the start (K_start)
+        if init_size is not None and not 0 <= init_size <= size:
+            raise ValueError(f"need 0 <= init_size <= size, got {init_size} for size {size}")
+        # random vectors held at the start (K_start): an absolute size, else round(f K)
+        self.start = round(init_fraction * size) if init_size is None else init_size
         capacity = size if compat == "suite" else 2 * size + batch_size
         self.capacity = capacity
         random = torch.randn(capacity, dim, generator=generator)

@@ -118,7 +118,9 @@ def _validate(model, tokenizer, config: Config, sample: list[str], data_dir: Pat
         negatives = queue.negatives()
         out["key_queue_cos"] = float((F.normalize(last_keys, dim=-1) @ F.normalize(negatives, dim=-1).T).mean())
     score = out["sts_test_avg"] if config.train.selection == "sts_test_avg" else out["dev_spearman"]
-    out["collapsed"] = bool(not math.isfinite(score) or out["embedding_std"] < config.train.collapse_std)
+    # The paper's collapse: the STS-B dev correlation near 0 (embedding_std stays a diagnostic).
+    dev = out["dev_spearman"]
+    out["collapsed"] = bool(not math.isfinite(dev) or dev < config.train.collapse_dev)
     out["score"] = score if math.isfinite(score) else float("-inf")
     return out
 
@@ -180,7 +182,7 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
     bar = tqdm(total=total, initial=step, disable=not progress, desc=f"{config.model.method} {out.name}",
                dynamic_ncols=True, file=sys.stderr)
     with (out / "metrics.jsonl").open("a") as log:
-        while step < total and not collapsed:
+        while step < total:  # a collapse does not stop training: Figure 6's curve recovers
             step += 1
             batch = batches.batch(step).to(device)
             decay = model.update_target(step, total)
@@ -201,7 +203,7 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
                 record.update(_validate(model, tokenizer, config, sample, data, device, last_keys))
                 record.update(model.augment.stats())
                 curve.append(record)
-                collapsed = record["collapsed"]
+                collapsed = record["collapsed"]  # the latest validation's judgement
                 if record["score"] > best["score"]:
                     best = {"score": record["score"], "step": step}
                     save_model_folder(model, tokenizer, config.to_dict(), out / "best",
@@ -212,7 +214,7 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
             if step % LOG_EVERY == 0 or "dev_spearman" in record:
                 log.write(json.dumps(record) + "\n")
                 log.flush()
-            if step % save_every == 0 and step < total and not collapsed:
+            if step % save_every == 0 and step < total:
                 state = {"model": _model_state(model), "optimizer": optimizer.state_dict(),
                          "augment": model.augment.state_dict(), "rng": torch.get_rng_state(),
                          "generator": generator.get_state(), "step": step, "best": best, "curve": curve}
@@ -223,7 +225,8 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
         save_model_folder(model, tokenizer, config.to_dict(), out / "best", {"step": step, "score": None})
     summary = {"steps": step, "total_steps": total, "best_step": best["step"],
                "best_score": best["score"] if math.isfinite(best["score"]) else None,
-               "selection": config.train.selection, "collapsed": collapsed, "curve": curve,
+               "selection": config.train.selection, "collapsed": collapsed,
+               "collapsed_steps": [r["step"] for r in curve if r.get("collapsed")], "curve": curve,
                "diagnostics": model.augment.stats(), "best_checkpoint": str((out / "best").resolve()),
                "train_sentences": len(sentences), "wall_time": time.time() - started}
     (out / "train.json").write_text(json.dumps(summary, indent=2))

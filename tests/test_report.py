@@ -71,66 +71,7 @@ def _cell(dump: dict, label: str) -> dict:
     return next(c for c in dump["cells"] if c["label"] == label)
 
 
-# -- statistics ----------------------------------------------------------------------------------
-def test_welch_matches_scipy():
-    a, b = Stats((76.0, 77.0, 78.0)), Stats((70.0, 71.5))
-    w = claims.welch(a, b)
-    ref = sps.ttest_ind(a.values, b.values, equal_var=False)
-    assert w.t == pytest.approx(ref.statistic) and w.p == pytest.approx(ref.pvalue)
-    # hand-worked: se^2 = 1/3 + 1.125/2, df by Welch-Satterthwaite
-    se2 = 1 / 3 + 1.125 / 2
-    assert w.t == pytest.approx(6.25 / math.sqrt(se2))
-    assert w.df == pytest.approx(se2 ** 2 / ((1 / 3) ** 2 / 2 + (1.125 / 2) ** 2 / 1))
-    shifted = claims.welch(a, b, margin=6.25)  # H0 exactly at the observed difference
-    assert shifted.t == pytest.approx(0.0) and shifted.p == pytest.approx(1.0)
-
-
-def test_stats_use_the_sample_std():
-    s = Stats((1.0, 2.0, 4.0))
-    assert s.n == 3 and s.mean == pytest.approx(7 / 3)
-    assert s.std == pytest.approx(math.sqrt(((1 - 7 / 3) ** 2 + (2 - 7 / 3) ** 2 + (4 - 7 / 3) ** 2) / 2))
-    assert Stats((5.0,)).std is None and Stats(()).mean is None
-
-
-@pytest.mark.parametrize("a,b,margin,verdict", [
-    ((76.0, 77.0, 78.0), (70.0, 71.0), 0.0, HOLDS),          # t ~ 8.5, p ~ 0.004
-    ((70.0, 71.0), (76.0, 77.0, 78.0), 0.0, FAILS),
-    ((76.0, 78.0), (76.5, 77.5), 0.0, INCONCLUSIVE),
-    ((76.0, 77.0, 78.0), (70.0, 71.0), 10.0, FAILS),         # 6.5 points is not a 10-point drop
-    ((77.0,), (70.0, 71.0), 0.0, NOT_ENOUGH),                # one seed: no test
-    ((), (70.0, 71.0), 0.0, NOT_ENOUGH),
-])
-def test_greater_check_verdicts(a, b, margin, verdict):
-    res = claims.check_compare(Check("a", "b", ">", margin), "sts", Stats(a), Stats(b))
-    assert res.verdict == verdict
-    if verdict == NOT_ENOUGH:
-        assert ("n = 1" in res.reason) if a else ("no result for a" in res.reason)
-
-
-@pytest.mark.parametrize("a,b,verdict", [
-    ((85.0, 85.1, 84.9, 85.0), (85.2, 85.1, 85.3, 85.2), HOLDS),   # 0.2 apart, tight
-    ((85.0, 85.1, 84.9), (88.0, 88.1, 87.9), FAILS),             # 3 points apart
-    ((85.0, 87.0), (85.5, 86.0), INCONCLUSIVE),
-])
-def test_within_check_is_tost(a, b, verdict):
-    assert claims.check_compare(Check("a", "b", "~", 1.0), "transfer", Stats(a),
-                                Stats(b)).verdict == verdict
-
-
-def test_collapse_checks_count_runs():
-    c = Check("x", op="collapsed")
-    assert claims.check_collapse(c, [True, True]).verdict == HOLDS
-    assert claims.check_collapse(c, [True, False]).verdict == INCONCLUSIVE
-    assert claims.check_collapse(c, [False]).verdict == FAILS
-    assert claims.check_collapse(c, []).verdict == NOT_ENOUGH
-    assert claims.check_collapse(Check("x", op="stable"), [False, False]).verdict == HOLDS
-
-
-def test_claim_verdict_combines_checks():
-    assert claims.combine([HOLDS, HOLDS]) == HOLDS
-    assert claims.combine([HOLDS, INCONCLUSIVE]) == INCONCLUSIVE
-    assert claims.combine([INCONCLUSIVE, NOT_ENOUGH]) == NOT_ENOUGH
-    assert claims.combine([NOT_ENOUGH, FAILS]) == FAILS
+# Statistics and claim verdicts are tested in tests/test_claims.py.
 
 
 # -- whole reports from synthetic files ---------------------------------------------------------------

@@ -54,6 +54,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.names:
         print("\n".join(names))
         return 0
+    if args.json:
+        print(json.dumps([reg.get(name).to_dict() for name in names], indent=1))
+        return 0
     results = results_root(args.results)
     done_ids = set(store.load_results(results, args.profile))
     rows = []
@@ -142,6 +145,9 @@ def register(subparsers: Any) -> None:
                                           "and runs, and how many of those runs are done.")
     _add_common(p)
     p.add_argument("--names", action="store_true", help="print the artifact names only, one a line")
+    p.add_argument("--json", action="store_true",
+                   help="print the registry as data: each artifact's name, title, kind, cells "
+                        "(label, overrides, paper number or null, in_paper) and claims")
     p.set_defaults(func=cmd_list)
 
     p = subparsers.add_parser("reproduce", help="run the missing runs of a table or figure, then report it",
