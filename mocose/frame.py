@@ -8,9 +8,9 @@ A row holds the run's identity (``run_id``, ``profile``, ``seed``, ``status``, `
 ``preset``), every configuration field by its bare name (``ema_decay``, ``queue_size``, ...), and
 its numbers: the averages ``sts`` and ``transfer``, one column per task (``STS12`` ... ``MRPC``: the
 task's score, Spearman x 100 or test accuracy in %), ``<task>_devacc`` and ``transfer_devacc``
-where the transfer evaluation recorded a dev accuracy, the analyses ``alignment``, ``uniformity``
-and ``sv_auc``, and the training summary (``best_step``, ``best_score``, ``steps``). The report
-(:mod:`mocose.report`) pivots these rows into the paper's tables.
+where the transfer evaluation recorded a dev accuracy, the analyses ``alignment``, ``uniformity``,
+``align_uniform`` and ``sv_auc``, and the training summary (``best_step``, ``best_score``,
+``steps``). The report (:mod:`mocose.report`) pivots these rows into the paper's tables.
 """
 from __future__ import annotations
 
@@ -75,36 +75,31 @@ def singular_values(record: Mapping[str, Any]) -> np.ndarray | None:
     return arr if np.isfinite(arr).all() and arr[0] > 0 else None
 
 
+def metric(record: Mapping[str, Any], name: str) -> float | None:
+    """A run's number for ``name``: :func:`mocose.claims.metric_value` (averages, analyses, a task's
+    score), plus a transfer task's dev accuracy ``<task>_devacc`` and their mean ``transfer_devacc``
+    (over the tasks that have one, as ``metrics.avg.transfer`` is over scores)."""
+    from .claims import metric_value
+
+    if name == "transfer_devacc":
+        dev = [v for v in (metric(record, devacc_column(t)) for t in TRANSFER_TASKS) if v is not None]
+        return float(np.mean(dev)) if dev else None
+    if name.endswith("_devacc"):
+        entry = ((record.get("metrics") or {}).get("tasks") or {}).get(name[:-len("_devacc")])
+        return _number(entry.get("devacc")) if isinstance(entry, Mapping) else None
+    return metric_value(record, name)
+
+
+METRIC_COLUMNS = ("sts", "transfer", *ALL_TASKS, *(devacc_column(t) for t in TRANSFER_TASKS),
+                  "transfer_devacc", "alignment", "uniformity", "align_uniform", "sv_auc")
+
+
 def run_metrics(record: Mapping[str, Any]) -> dict[str, float | None]:
     """Every number of one run by metric name (the columns listed in the module docstring)."""
-    metrics = record.get("metrics") or {}
-    tasks = metrics.get("tasks") or {}
-    analysis = record.get("analysis") or {}
-    out: dict[str, float | None] = {
-        "sts": _number((metrics.get("avg") or {}).get("sts")),
-        "transfer": _number((metrics.get("avg") or {}).get("transfer")),
-    }
-    for task in ALL_TASKS:
-        entry = tasks.get(task)
-        out[task] = _number(entry.get("score") if isinstance(entry, Mapping) else entry)
-    dev = []
-    for task in TRANSFER_TASKS:
-        entry = tasks.get(task)
-        value = _number(entry.get("devacc")) if isinstance(entry, Mapping) else None
-        out[devacc_column(task)] = value
-        if value is not None:
-            dev.append(value)
-    # The mean over the transfer tasks that have one, as metrics.avg.transfer is over scores.
-    out["transfer_devacc"] = float(np.mean(dev)) if dev else None
-    out["alignment"] = _number(analysis.get("alignment"))
-    out["uniformity"] = _number(analysis.get("uniformity"))
-    sv = singular_values(record)
-    # sv_auc: mean singular value over the largest, a one-number flatness of the spectrum.
-    out["sv_auc"] = None if sv is None else float((sv / sv[0]).mean())
-    return out
+    return {name: metric(record, name) for name in METRIC_COLUMNS}
 
 
-METRIC_COLUMNS = tuple(run_metrics({}))
+
 
 
 def is_collapsed(record: Mapping[str, Any]) -> bool:

@@ -2,23 +2,23 @@
 seaborn).
 
 Each ``draw_*`` takes the artifact, its per-cell data (:class:`mocose.report.CellData`) and a
-provenance line, and returns a matplotlib Figure; :func:`save` writes it as PNG and PDF.  What each
-kind draws, after the slides (``shared/paper/slides/page-*.png``):
+provenance line, and returns a matplotlib Figure; :func:`save` writes it as PNG and PDF.  The
+plot kinds (``ablations.spec.PLOTS``), after the slides (``shared/paper/slides/page-*.png``):
 
-- ``line`` / ``mtd``: the metric against ``cell.x``, one line per series with a shaded band of one
-  standard deviation over seeds (slides 5 and 8 draw bands); a series with a single cell (SimCSE at
-  MTD 0 in Figure 2) is a marked point.  MTD axes are linear, as on slide 8.
-- ``box``: one box per x over the seeds (Figure 10), one colour per series; ``box_zoom``: the same
-  per queue size coloured by initial size, as a zoomed panel (x <= 1024) and an overview (Figure 12).
+- ``line``: the metric against ``cell.x``, one line per series, one-std error bars over seeds.
+- ``band``: the same with a shaded band of one std over seeds (Figures 2, 3, slide 5's EMA curve)
+  on a linear x axis; a series of one cell is a labelled point (SimCSE at MTD 0 in Figure 2).
+- ``box``: box plots over seeds at categorical x, one box per series (Figure 10; Figure 12 with
+  its panels: a zoomed view and an overview).
 - ``bar``: our mean with a std error bar beside the paper's bar (Table 6(b)).
-- ``curves``: validation STS-B dev Spearman over training steps, the mean over seeds with a band
-  (Figures 5, 6).
-- ``spectrum``: raw singular values against their index 0..d-1 (Figure 7), the mean over seeds.
-- ``align_uniform``: alignment against uniformity.
+- ``curves``: validation STS-B dev Spearman over training steps, the mean over seeds with a band,
+  the paper's curve read off the slide dashed beside it (Figures 5, 6).
+- ``spectrum``: raw singular values against their index 0..d-1 (Figure 7).
+- ``align_uniform``: alignment against uniformity, the MTD grid coloured by MTD.
 
-The paper's numbers, where the registry has them, are drawn beside ours: dashed lines with open
-markers, red diamonds on box plots, hatched bars.  Suite additions (cells the paper does not have)
-are grey and say so in the legend.  Collapsed runs are marked with a red x.
+The paper's numbers are drawn beside ours (dashed lines with open markers, red diamonds beside
+boxes, hatched bars); suite additions (cells the paper does not have) are grey and say so in the
+legend; collapsed runs are marked with a red x; the artifact's notes are printed under the figure.
 """
 from __future__ import annotations
 
@@ -80,8 +80,9 @@ def _xfmt(x: float) -> str:
 
 # -- lines with seed bands ---------------------------------------------------------------------------
 def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
-              linear: bool = False) -> plt.Figure:
-    """Metric against cell.x, one line per series with a band of +/- one std over seeds."""
+              band: bool = False) -> plt.Figure:
+    """Metric against cell.x, one line per series, +/- one std over seeds as error bars or (band)
+    a shaded band."""
     _style()
     fig, ax = plt.subplots(figsize=(7.2, 4.6))
     placed = [cd for cd in cells if cd.cell.x is not None]
@@ -111,9 +112,14 @@ def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
             has_any = True
             xs, ys, es, cds = (np.array(v, dtype=object) for v in zip(*pts))
             xs, ys, es = xs.astype(float), ys.astype(float), es.astype(float)
-            ax.plot(xs, ys, color=color, marker="o", ms=4, lw=1.6, label=_named(name + tag, "ours"))
-            if es.any():
-                ax.fill_between(xs, ys - es, ys + es, color=color, alpha=0.2, lw=0)
+            if band:
+                ax.plot(xs, ys, color=color, marker="o", ms=4, lw=1.6,
+                        label=_named(name + tag, "ours"))
+                if es.any():
+                    ax.fill_between(xs, ys - es, ys + es, color=color, alpha=0.2, lw=0)
+            else:
+                ax.errorbar(xs, ys, yerr=es, color=color, marker="o", ms=4, lw=1.6, capsize=3,
+                            label=_named(name + tag, "ours"))
             for x, y, _, cd in pts:
                 if cd.n_collapsed:
                     ax.plot([x], [y], marker="x", ms=11, mew=2, color=PAPER_COLOR, ls="none")
@@ -131,7 +137,7 @@ def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
         if cd.stats.std:
             ax.axhspan(cd.stats.mean - cd.stats.std, cd.stats.mean + cd.stats.std, color=color,
                        alpha=0.12)
-    if art.x_log and not linear:
+    if art.x_log and not band:
         ax.set_xscale("log", base=2)
         xs = sorted({cd.cell.x for cd in placed})
         ax.set_xticks(xs)
@@ -141,14 +147,14 @@ def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
     return fig
 
 
-def draw_mtd(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
-    """STS against the maximum traceable distance on a linear axis (slide 8), from 0 so that
-    SimCSE's point at MTD 0 sits where the paper draws it."""
-    fig = draw_line(art, cells, subtitle, linear=True)
+def draw_band(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
+    """Lines with seed bands on a linear x axis (slides 5 and 8); a point at x 0 (SimCSE at MTD 0)
+    is kept in view."""
+    fig = draw_line(art, cells, subtitle, band=True)
     ax = fig.axes[0]
     xs = [cd.cell.x for cd in cells if cd.cell.x is not None]
-    if xs:
-        ax.set_xlim(min(0.0, min(xs)) - 1, max(xs) + 1)
+    if xs and min(xs) == 0:
+        ax.set_xlim(-0.05 * max(xs) - 0.5, max(xs) * 1.05 + 0.5)
     return fig
 
 
@@ -207,35 +213,34 @@ def _box_panel(ax, cells: Sequence["CellData"], legend_title: str = "") -> bool:
 
 
 def draw_box(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
-    """One box per x over the seeds (Figure 10's box per embedding dimension)."""
+    """Boxes over seeds per x (one per series), one subplot per panel of the artifact (Figure 12:
+    a zoomed view and an overview) or a single one (Figure 10)."""
     _style()
-    fig, ax = plt.subplots(figsize=(7.0, 4.6))
-    has_any = _box_panel(ax, cells)
-    _finish(ax, art, subtitle, has_any, legend=False)
-    return fig
-
-
-ZOOM_MAX_X = 1024  # Figure 12's zoomed panel: queue sizes up to 1024 (slide 7)
-
-
-def draw_box_zoom(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
-    """Figure 12: boxes per queue size coloured by initial size, zoomed (x <= 1024) and overview."""
-    _style()
-    limit = getattr(art, "zoom_max_x", None) or ZOOM_MAX_X
-    fig, (zoom, whole) = plt.subplots(1, 2, figsize=(12.0, 4.8),
-                                      gridspec_kw={"width_ratios": [1.5, 1.0]})
-    title = getattr(art, "series_title", "") or "begin_size"
-    has_any = _box_panel(zoom, [cd for cd in cells if cd.cell.x is not None and cd.cell.x <= limit],
-                         title)
-    _box_panel(whole, cells, title)
-    for ax, name in ((zoom, f"zoomed view (K <= {limit:g})"), (whole, "overview")):
+    panels = art.panels or (None,)
+    widths = [max(len({cd.cell.x for cd in _in_panel(cells, p)}), 1) for p in panels]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.0 + 1.6 * sum(widths), 4.8), squeeze=False,
+                             gridspec_kw={"width_ratios": widths})
+    title = LEGEND_TITLES.get(art.name, "")
+    has_any = False
+    for ax, panel in zip(axes[0], panels):
+        has_any |= _box_panel(ax, _in_panel(cells, panel), title)
         ax.set_xlabel(art.x_label)
         ax.set_ylabel(_ylabel(art))
-        ax.set_title(name, fontsize=9)
-    _no_data(zoom, has_any)
+        if panel is not None:
+            ax.set_title(panel.title, fontsize=9)
+    _no_data(axes[0][0], has_any)
     fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
-    fig.tight_layout()
+    _footnote(fig, art)
     return fig
+
+
+# The legend title of a box plot's series where the slide prints one (slide 7: "begin_size").
+LEGEND_TITLES = {"fig12": "begin_size"}
+
+
+def _in_panel(cells: Sequence["CellData"], panel) -> list["CellData"]:
+    return [cd for cd in cells if cd.cell.x is not None
+            and (panel is None or not panel.xs or cd.cell.x in panel.xs)]
 
 
 # -- bars ----------------------------------------------------------------------------------------------------
@@ -312,16 +317,22 @@ def draw_curves(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> pl
             if band.any():
                 ax.fill_between(stats["step"], stats["mean"] - band, stats["mean"] + band,
                                 color=color, alpha=0.2, lw=0)
+        if key == "dev_spearman":
+            for cd, color in zip(cells, colors):
+                if cd.cell.paper_curve:
+                    steps, values = zip(*cd.cell.paper_curve)
+                    ax.plot(steps, values, color=color, ls="--", lw=1.1, alpha=0.8,
+                            label=f"{cd.cell.label} (paper, approx.)")
         ax.set_xlabel(art.x_label or "Training Step")
-        ax.set_ylabel(label)
+        ax.set_ylabel(art.y_label if key == "dev_spearman" and art.y_label else label)
         ys = [y for line in ax.get_lines() for y in line.get_ydata()]
         if key == "embedding_std" and ys and min(ys) > 0 and max(ys) / min(ys) > 20:
             ax.set_yscale("log")  # a collapse spans decades
     _no_data(axes[0], has_any)
-    if has_any:
-        axes[0].legend(fontsize=8, loc="best")
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(fontsize=7, loc="upper right")
     fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
-    fig.tight_layout()
+    _footnote(fig, art)
     return fig
 
 
@@ -380,8 +391,7 @@ def draw_align_uniform(art: Artifact, cells: Sequence["CellData"], subtitle: str
     return fig
 
 
-DRAW: dict[str, Callable] = {"line": draw_line, "mtd": draw_mtd, "band": draw_line,
-                             "box": draw_box, "box_zoom": draw_box_zoom, "bar": draw_bar,
+DRAW: dict[str, Callable] = {"line": draw_line, "band": draw_band, "box": draw_box, "bar": draw_bar,
                              "curves": draw_curves, "spectrum": draw_spectrum,
                              "align_uniform": draw_align_uniform}
 
@@ -411,7 +421,20 @@ def _finish(ax, art: Artifact, subtitle: str, has_any: bool, legend: bool = True
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     elif legend and handles:
         ax.legend(fontsize=8, loc="best")
-    ax.figure.tight_layout()
+    _footnote(ax.figure, art)
+
+
+def _footnote(fig: plt.Figure, art: Artifact) -> None:
+    """The artifact's notes (and inference), wrapped under the figure, so they travel with it."""
+    import textwrap
+
+    text = " ".join(t for t in (f"Inference: {art.inference}." if art.inference else "",
+                                art.notes) if t)
+    fig.tight_layout()
+    if text:
+        width = int(fig.get_figwidth() * 15)
+        fig.text(0.01, 0.0, textwrap.fill(text, width), fontsize=6.5, color="0.3", va="top",
+                 ha="left", wrap=False)
 
 
 def _curve(run: dict) -> list[dict]:

@@ -10,6 +10,7 @@ says so, and a claim whose cells lack runs says "not enough runs".
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import json
 import math
 import os
@@ -23,13 +24,11 @@ import pandas as pd
 
 import ablations
 from ablations.spec import Artifact, Cell
+from ablations.spec import SHORT_NAMES, TRANSFER_TASKS
 
-from .claims import (FAILS, HOLDS, INCONCLUSIVE, NOT_ENOUGH, TEST_NOTE, ClaimResult, Stats,
-                     evaluate_claims)
+from .claims import TEST_NOTE, ClaimResult, Stats, cell_runs, evaluate_claims, paper_claims
 from .config import Config
-from .evaluation.tasks import SHORT_NAMES, TRANSFER_TASKS
-from .frame import (DEFAULT_PRESET, devacc_column, flat_config, is_collapsed, preset_of, run_metrics,
-                    run_row)
+from .frame import DEFAULT_PRESET, devacc_column, flat_config, is_collapsed, metric, preset_of, run_row
 from .profiles import load_profile
 
 SELECTION_RULES = {
@@ -39,8 +38,6 @@ SELECTION_RULES = {
 }
 COLLAPSE_MARK = "†"
 DEV_MARK = "‡"
-# Group headers of Tables 1 and 2 (slide 4), by a cell's group.
-GROUP_HEADERS = {"base": "Unsupervised Models (Base)", "large": "Unsupervised Models (Large)"}
 DEV_NOTE = (f"{DEV_MARK} compared on dev accuracy: the paper's MoCoSE transfer numbers are dev-set "
             "accuracies (its SST 86.35 is 753 of SST-2's 872 dev sentences), so these rows show our "
             "mean dev accuracy (`devacc`) beside them; every other row shows test accuracy.")
@@ -57,48 +54,15 @@ def read_records(results_dir: str | os.PathLike, profile: str) -> tuple[dict[str
     return load_results(results_dir, profile), load_failures(results_dir, profile)
 
 
-def recipe_key(flat: Mapping[str, Any]) -> str:
-    """A run's recipe without its seed: the runs of one cell share it, whatever their seeds."""
-    return json.dumps({k: v for k, v in flat.items() if k != "seed"}, sort_keys=True, default=str)
+def metric_value(result: Mapping[str, Any], name: str) -> float | None:
+    """A run's number for ``name``: an average, an analysis, a task's score or dev accuracy."""
+    return metric(result, name)
 
 
-def index_by_recipe(records: Mapping[str, Mapping[str, Any]]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for run_id, record in sorted(records.items()):
-        flat = flat_config(record)
-        if flat is not None:
-            out.setdefault(recipe_key(flat), []).append({"run_id": run_id, **record})
-    for runs in out.values():
-        runs.sort(key=lambda r: (r.get("seed") is None, r.get("seed"), r["run_id"]))
-    return out
-
-
-def metric_value(result: Mapping[str, Any], metric: str) -> float | None:
-    """A run's number for ``metric``: an average, an analysis, a task's score or dev accuracy."""
-    return run_metrics(result).get(metric)
-
-
-# -- how the registry places a cell (spec fields where a spec sets them, else the older layout) -------
-def is_addition(art: Artifact, cell: Cell) -> bool:
-    """A cell the suite adds to the paper's grid: shown apart from the paper's table, never in it."""
-    flag = getattr(cell, "addition", None)
-    if isinstance(flag, bool):
-        return flag
-    # A spec without the flag: a run cell with no published number in a table whose cells have one.
-    return (art.kind == "table" and cell.run and cell.paper is None and not cell.paper_tasks
-            and any(c.paper is not None for c in art.cells))
-
-
-def group_of(art: Artifact, cell: Cell) -> str:
-    """The group header a row sits under (Tables 1 and 2: base / large), or ""."""
-    return str(getattr(cell, "group", "") or (cell.col if art.task_columns else ""))
-
-
+# -- how the registry places a cell -----------------------------------------------------------------
 def paper_on_dev(art: Artifact, cell: Cell) -> bool:
-    """Whether the paper's numbers of this row are dev accuracies (see DEV_NOTE)."""
-    split = getattr(cell, "paper_split", None)
-    if split:
-        return split == "dev"
+    """Whether the paper's numbers of this row are dev accuracies: the MoCoSE rows of Table 2
+    (see DEV_NOTE); the other rows are quoted from SimCSE's paper, which reports test accuracy."""
     return art.metric == "transfer" and cell.label.startswith("MoCoSE")
 
 
@@ -127,8 +91,15 @@ class CellData:
     runs: list[dict] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
     config: Config | None = None
-    addition: bool = False
-    group: str = ""
+
+    @property
+    def addition(self) -> bool:
+        """A suite addition: shown apart from the paper's grid."""
+        return self.cell.addition
+
+    @property
+    def group(self) -> str:
+        return self.cell.group
 
     def values(self, metric: str | None = None) -> list[float]:
         vals = (metric_value(r, metric or self.metric) for r in self.runs)
@@ -177,29 +148,26 @@ class CellData:
         return ", ".join(parts)
 
 
+def _by_seed(runs: Sequence[Mapping[str, Any]]) -> list[dict]:
+    return sorted((dict(r) for r in runs),
+                  key=lambda r: (r.get("seed") is None, r.get("seed") or 0, str(r.get("run_id"))))
+
+
 def collect(art: Artifact, profile: str, results: Mapping[str, Mapping],
             failures: Mapping[str, Mapping] | None = None) -> list[CellData]:
-    """The runs (all seeds) and failures of every cell of ``art`` under ``profile``."""
-    by_recipe = index_by_recipe(results)
-    failed = index_by_recipe(failures or {})
+    """The runs (all seeds, every recipe of a pooled cell) and failures of every cell of ``art``
+    under ``profile``, matched by recipe (:func:`mocose.claims.cell_runs`)."""
+    runs = cell_runs(art, profile, results)
+    failed = cell_runs(art, profile, failures or {})
     out = []
     for cell in art.cells:
-        cd = CellData(cell, art.metric, addition=is_addition(art, cell), group=group_of(art, cell))
+        cd = CellData(cell, art.metric)
         if cell.run:
-            cd.config = art.config(cell, profile)
-            key = recipe_key(cd.config.flat())
-            cd.runs = by_recipe.get(key, [])
-            cd.failures = failed.get(key, [])
+            cd.config = art.cell_configs(cell, profile)[0]
+            cd.runs = _by_seed(runs.get(cell.label, []))
+            cd.failures = _by_seed(failed.get(cell.label, []))
         out.append(cd)
     return out
-
-
-def claim_inputs(art: Artifact, cells: Sequence[CellData]):
-    """The per-run values and collapse flags that :func:`evaluate_claims` reads."""
-    metrics = {c.metric or art.metric for claim in art.claims for c in claim.checks}
-    values = {(cd.cell.label, m): cd.values(m) for cd in cells for m in metrics}
-    collapsed = {cd.cell.label: [is_collapsed(r) for r in cd.runs] for cd in cells}
-    return values, collapsed
 
 
 # -- provenance: THE function that builds the lines naming how a report's numbers were made ----------
@@ -260,7 +228,7 @@ def provenance_subtitle(profile: str, runs: Sequence[Mapping[str, Any]],
 
 def _runs_of(cells: Sequence[CellData]) -> list[dict]:
     """Every run of these cells once (cells may share runs)."""
-    return list({r["run_id"]: r for cd in cells for r in cd.runs}.values())
+    return list({r.get("run_id"): r for cd in cells for r in cd.runs}.values())
 
 
 def _config_of(cells: Sequence[CellData]) -> Config | None:
@@ -284,6 +252,11 @@ def fmt_stats(stats: Stats) -> str:
     return f"{stats.mean:.2f} ± {stats.std:.2f} (n={stats.n})"
 
 
+def fmt_paper(cell: Cell, value: float | None) -> str:
+    """The paper's number, with ~ where it was read off a plot (approximate)."""
+    return "-" if value is None else f"{'~' if cell.approx else ''}{value:.2f}"
+
+
 def entry(cd: CellData, metric: str, paper: float | None) -> str:
     """A table entry: our mean ± sample std over seeds, then the paper's number in parentheses."""
     stats = cd.stats_of(metric)
@@ -294,14 +267,16 @@ def entry(cd: CellData, metric: str, paper: float | None) -> str:
         ours += f" {COLLAPSE_MARK}" if cd.n_collapsed else ""
     else:
         ours = "failed" if cd.failures else "no result"
-    return ours if paper is None else f"{ours} ({paper:.2f})"
+    return ours if paper is None else f"{ours} ({fmt_paper(cd.cell, paper)})"
 
 
 def _overrides(cell: Cell) -> str:
+    """A cell's recipe as key=value pairs (a pooled cell: its recipes joined by ' | ')."""
     if not cell.run:
         return "(reference row)"
-    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in cell.overrides.items()) or "(base recipe)"
+    return " | ".join(", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                                for k, v in recipe.items()) or "(base recipe)"
+                      for recipe in cell.recipes)
 
 
 # -- an artifact's report ---------------------------------------------------------------------------------
@@ -311,6 +286,7 @@ class ArtifactReport:
     profile: str
     cells: list[CellData]
     claims: list[ClaimResult]
+    paper: list[ClaimResult] = field(default_factory=list)  # the same claims on the paper's numbers
     files: list[Path] = field(default_factory=list)
 
     @property
@@ -330,12 +306,12 @@ def analyse(art: Artifact, profile: str, results: Mapping[str, Mapping],
             failures: Mapping[str, Mapping] | None = None) -> ArtifactReport:
     """Cells and claim verdicts of ``art`` from the given result records (no files written)."""
     cells = collect(art, profile, results, failures)
-    values, collapsed = claim_inputs(art, cells)
-    return ArtifactReport(art, profile, cells, evaluate_claims(art, values, collapsed))
+    measured = evaluate_claims(art, {cd.cell.label: cd.runs for cd in cells if cd.cell.run})
+    return ArtifactReport(art, profile, cells, measured, paper_claims(art))
 
 
 # -- the tidy run table of an artifact and its pivots into the paper's layout --------------------------
-def cell_runs(rep: ArtifactReport) -> pd.DataFrame:
+def cell_runs_frame(rep: ArtifactReport) -> pd.DataFrame:
     """One tidy row per (cell, run): the cell's label and place, then the run's row
     (:func:`mocose.frame.run_row`: config fields, seed, every metric)."""
     rows = []
@@ -377,7 +353,7 @@ def layout(rep: ArtifactReport) -> Layout:
         for cd in cells:
             key = (cd.cell.label,)
             if cd.group and cd.group != previous:
-                out.groups[len(out.rows)] = GROUP_HEADERS.get(cd.group, cd.group)
+                out.groups[len(out.rows)] = cd.group
             previous = cd.group
             out.rows.append(key)
             if paper_on_dev(art, cd.cell) and cd.cell.run:
@@ -463,7 +439,7 @@ def cells_frame(rep: ArtifactReport) -> pd.DataFrame:
     rows = []
     for cd in shown:
         row = {"Cell": cd.cell.label + (" (suite addition)" if cd.addition else ""),
-               "Overrides": _overrides(cd.cell), "Paper": fmt(cd.cell.paper),
+               "Overrides": _overrides(cd.cell), "Paper": fmt_paper(cd.cell, cd.cell.paper),
                "Mean": fmt(cd.stats.mean), "Std": fmt(cd.stats.std), "n": cd.stats.n,
                "Δ (mean - paper)": fmt_signed(cd.diff), "Status": cd.status}
         if fgsm:
@@ -522,21 +498,30 @@ def _group_row(tex: str, header: str, width: int) -> str:
     return pattern.sub(lambda _: rf"\multicolumn{{{width}}}{{c}}{{{text}}} \\", tex)
 
 
+def _stats_text(stats: Stats | None) -> str:
+    return "-" if stats is None else fmt_stats(stats)
+
+
+def claims_frame(claim: ClaimResult) -> pd.DataFrame:
+    """One row per check: our numbers, the smallest difference the runs could detect, the paper's
+    gap, the verdict and the test behind it."""
+    return pd.DataFrame([{
+        "Check": ch.text, "a": _stats_text(ch.a), "b": _stats_text(ch.b),
+        "a - b": fmt_signed(ch.diff), "detectable": fmt(ch.detectable),
+        "paper gap": fmt_signed(ch.paper_gap), "Verdict": ch.verdict, "Test": ch.reason or "-",
+    } for ch in claim.checks])
+
+
 def claims_markdown(rep: ArtifactReport) -> str:
     if not rep.claims:
         return "_No claims recorded for this artifact._"
+    on_paper = {id(cr.claim): cr.verdict for cr in rep.paper}
     parts = []
     for cr in rep.claims:
-        parts.append(f"- **{cr.verdict}**: {cr.claim.text} (on the paper's own numbers: {cr.paper})")
-        rows = []
-        for ch in cr.checks:
-            measured = ch.a is not None
-            rows.append({"Check": ch.text, "a": fmt_stats(ch.a) if measured else "-",
-                         "b": fmt_stats(ch.b) if measured else "-",
-                         "a - b": fmt_signed(ch.diff) if measured else "-",
-                         "margin": f"{ch.check.margin:g}" if measured else "-",
-                         "Verdict": ch.verdict, "Test": ch.reason, "Paper": ch.paper})
-        table = to_markdown(pd.DataFrame(rows))
+        addition = " (needs suite additions)" if cr.claim.additions else ""
+        parts.append(f"- **{cr.verdict}**: {cr.claim.text}{addition} (on the paper's own numbers: "
+                     f"{on_paper.get(id(cr.claim), '-')})")
+        table = to_markdown(claims_frame(cr))
         parts.append("\n".join("  " + line for line in table.splitlines()))
     return "\n".join(parts)
 
@@ -572,6 +557,8 @@ def render_markdown(rep: ArtifactReport, plot_files: Sequence[Path] = (),
         out.append(f"- **Base recipe of this artifact**: "
                    + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                                for k, v in art.base.items()) + ".")
+    if art.inference:
+        out += ["", f"**Inference**: {art.inference}."]
     if art.notes:
         out += ["", f"> {art.notes}"]
     note = short_run_note(rep)
@@ -613,27 +600,29 @@ def render_tex(rep: ArtifactReport) -> str:
 
 def _json_dump(rep: ArtifactReport) -> dict[str, Any]:
     p = provenance(rep.profile, _runs_of(rep.cells), _config_of(rep.cells))
+    on_paper = {id(cr.claim): cr.verdict for cr in rep.paper}
     return {
         "artifact": rep.art.name, "title": rep.art.title, "kind": rep.art.kind,
         "profile": rep.profile, "metric": rep.art.metric, "selection": p["selection"],
-        "preset": p["preset"],
+        "preset": p["preset"], "inference": rep.art.inference, "notes": rep.art.notes,
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "cells": [{"label": cd.cell.label, "overrides": dict(cd.cell.overrides), "run": cd.cell.run,
                    "addition": cd.addition, "group": cd.group,
-                   "paper": cd.cell.paper, "mean": cd.stats.mean, "std": cd.stats.std,
+                   "paper": cd.cell.paper, "approx": cd.cell.approx, "mean": cd.stats.mean, "std": cd.stats.std,
                    "n": cd.stats.n, "diff": cd.diff, "values": cd.values(),
                    "collapsed_runs": cd.n_collapsed, "status": cd.status, "seeds": cd.seeds,
-                   "run_ids": [r["run_id"] for r in cd.runs]} for cd in rep.cells],
-        "claims": [{"text": cr.claim.text, "verdict": cr.verdict, "paper": cr.paper,
-                    "checks": [{"check": ch.text, "verdict": ch.verdict, "reason": ch.reason,
+                   "run_ids": [r.get("run_id") for r in cd.runs]} for cd in rep.cells],
+        "claims": [{"text": cr.claim.text, "verdict": cr.verdict,
+                    "paper": on_paper.get(id(cr.claim)),
+                    "checks": [{"check": ch.text, "metric": ch.metric, "verdict": ch.verdict,
+                                "reason": ch.reason,
                                 "a_mean": ch.a.mean if ch.a else None,
                                 "a_std": ch.a.std if ch.a else None, "a_n": ch.a.n if ch.a else None,
                                 "b_mean": ch.b.mean if ch.b else None,
                                 "b_std": ch.b.std if ch.b else None, "b_n": ch.b.n if ch.b else None,
-                                "diff": ch.diff, "margin": ch.check.margin,
-                                "t": ch.test.t if ch.test else None,
-                                "df": ch.test.df if ch.test else None,
-                                "p": ch.test.p if ch.test else None, "paper": ch.paper}
+                                "diff": ch.diff, "margin": ch.check.margin, "p": ch.p,
+                                "p_holm": ch.p_holm, "detectable": ch.detectable,
+                                "paper_gap": ch.paper_gap}
                                for ch in cr.checks]} for cr in rep.claims],
     }
 
@@ -659,7 +648,7 @@ def write_artifact(rep: ArtifactReport, results_dir: Path, plots_dir: Path) -> l
         _write(out_dir / f"{name}.csv", numbers_frame(lay).to_csv(index=False))
         _write(out_dir / f"{name}.tex", render_tex(rep))
         files += [out_dir / f"{name}.csv", out_dir / f"{name}.tex"]
-    _write(out_dir / f"{name}.runs.csv", cell_runs(rep).to_csv(index=False))
+    _write(out_dir / f"{name}.runs.csv", cell_runs_frame(rep).to_csv(index=False))
     _write(out_dir / f"{name}.json", json.dumps(_json_dump(rep), indent=1, default=str) + "\n")
     files += [out_dir / f"{name}.runs.csv", out_dir / f"{name}.json"] + plot_files
     rep.files = files
@@ -676,8 +665,8 @@ def _write(path: Path, text: str) -> None:
 
 # -- the indexes --------------------------------------------------------------------------------------------
 def _verdict_counts(claims: Sequence[ClaimResult]) -> str:
-    counts = {v: sum(c.verdict == v for c in claims) for v in (HOLDS, FAILS, INCONCLUSIVE, NOT_ENOUGH)}
-    return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "-"
+    counts = Counter(c.verdict for c in claims)
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
 
 
 def write_index(reports: Sequence[ArtifactReport], profile: str, results_dir: Path,
@@ -696,9 +685,10 @@ def write_index(reports: Sequence[ArtifactReport], profile: str, results_dir: Pa
                                for p in rep.files)} for rep in reports]
     out += ["", "## Artifacts", "", to_markdown(pd.DataFrame(rows)), "", "## Claims", ""]
     for rep in reports:
+        on_paper = {id(cr.claim): cr.verdict for cr in rep.paper}
         for cr in rep.claims:
             out.append(f"- `{rep.art.name}`: **{cr.verdict}**: {cr.claim.text} "
-                       f"(paper's own numbers: {cr.paper})")
+                       f"(paper's own numbers: {on_paper.get(id(cr.claim), '-')})")
     out += ["", f"_Test_: {TEST_NOTE}", ""]
     _write(index, "\n".join(out))
     return index

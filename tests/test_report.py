@@ -146,8 +146,9 @@ def test_completed_claim_holds_and_fails(tmp_path):
 
 def test_failed_runs_and_collapse_are_reported(tmp_path):
     root = tmp_path / "results"
-    curve = [{"step": s, "loss": 1.0 / s, "dev_spearman": 10.0 + s, "embedding_std": 1e-6}
-             for s in (4, 8, 12, 16)]
+    # near 0 from step 2,000 on, as Figure 5 (collapse: dev below 5 at every validation there)
+    curve = [{"step": s, "loss": 1.0, "dev_spearman": d, "embedding_std": 1e-6}
+             for s, d in ((1000, 20.0), (2000, 2.0), (3000, 1.0))]
     for i in range(2):
         write_result(root, "fig5", "symmetric, eta 0", i, 20.0, status="collapsed", curve=curve)
     config = ablations.get("fig5").config("MoCoSE (eta 0.85)", PROFILE, 42)
@@ -160,6 +161,7 @@ def test_failed_runs_and_collapse_are_reported(tmp_path):
     [rep] = report.build(["fig5"], PROFILE, root, plots)
     dump = _json(root, "fig5")
     assert dump["claims"][0]["verdict"] == HOLDS  # both runs of the symmetric model collapsed
+    assert dump["claims"][0]["paper"] == HOLDS
     sym = _cell(dump, "symmetric, eta 0")
     assert sym["collapsed_runs"] == 2 and "collapsed" in sym["status"]
     assert _cell(dump, "MoCoSE (eta 0.85)")["status"] == "no result (failed: RuntimeError: out of memory)"
@@ -176,7 +178,7 @@ def test_figures_are_drawn_with_and_without_results(tmp_path):
         write_result(root, "align_uniform", "MoCoSE", i, 70.0,
                      analysis={"alignment": align, "uniformity": unif,
                                "singular_values": [3.0, 2.0, 1.0]})
-    write_result(root, "fig2", "eta 0.85, K 512, B 64", 0, 70.0)
+    write_result(root, "fig3", "eta 0.85, K 512, B 64", 0, 70.0)  # Figure 2's MTD 14.67 pools it
     plots = tmp_path / "plots"
     reps = report.build(["align_uniform", "fig7", "fig2", "fig10", "table1"], PROFILE, root, plots)
     for name in ("align_uniform", "fig7", "fig2", "fig10"):
@@ -184,7 +186,8 @@ def test_figures_are_drawn_with_and_without_results(tmp_path):
     mocose = _cell(_json(root, "fig7"), "MoCoSE")
     assert mocose["mean"] == pytest.approx((1 + 2 / 3 + 1 / 3) / 3)  # sv_auc by hand
     au = _cell(_json(root, "align_uniform"), "MoCoSE")
-    assert au["mean"] == pytest.approx(-2.1) and au["std"] == pytest.approx(math.sqrt(0.02))
+    # align_uniform = alignment + uniformity: -1.80 and -1.98 -> mean -1.89, std 0.18 / sqrt(2)
+    assert au["mean"] == pytest.approx(-1.89) and au["std"] == pytest.approx(0.18 / math.sqrt(2))
     t1 = (root / PROFILE / "reports" / "table1.md").read_text()
     assert "| MoCoSE " in t1 and "| GloVe (avg.) " in t1 and "— (61.32)" in t1
     assert {r.art.name for r in reps} == {"align_uniform", "fig7", "fig2", "fig10", "table1"}
@@ -211,7 +214,7 @@ def test_report_command_is_registered(tmp_path, capsys):
     args = parser.parse_args(["report", "kmeans", "--profile", PROFILE, "--results", str(root),
                               "--plots", str(tmp_path / "p")])
     assert args.func(args) == 0
-    assert "kmeans: 0/6 cells with results" in capsys.readouterr().out
+    assert "kmeans: 0/8 cells with results" in capsys.readouterr().out  # 6 + 2 suite additions
     assert (root / PROFILE / "reports" / "kmeans.md").is_file()
 
 
@@ -366,12 +369,19 @@ def _cells(name: str, root: Path):
 
 def test_mtd_axis_is_linear_from_zero(tmp_path):
     root = tmp_path / "results"
-    for i, v in enumerate((76.0, 77.0)):
-        write_result(root, "fig2", "eta 0.85, K 512, B 64", i, v)
-    fig = plots.draw_mtd(ablations.get("fig2"), _cells("fig2", root), "")
+    for i, v in enumerate((76.0, 77.0)):  # Figure 2's MTD 14.67 pools Figure 3's batch sizes
+        write_result(root, "fig3", "eta 0.85, K 512, B 64", i, v)
+        write_result(root, "fig3", "eta 0.85, K 1024, B 128", i, v + 1.0)
+    write_result(root, "fig2", "SimCSE-unsup-bert-base", 0, 75.0)
+    cells = {cd.cell.label: cd for cd in _cells("fig2", root)}
+    assert sorted(cells["MTD 14.67"].values()) == [76.0, 77.0, 77.0, 78.0]
+    fig = plots.draw(ablations.get("fig2"), list(cells.values()), "")
     ax = fig.axes[0]
-    assert ax.get_xscale() == "linear" and ax.get_xlim()[0] < 0  # MTD 0 (SimCSE) is in view
+    assert ax.get_xscale() == "linear" and ax.get_xlim()[0] < 0 < 21 < ax.get_xlim()[1]
     assert any(isinstance(c, mcoll.PolyCollection) for c in ax.collections)  # the seed band
+    [paper] = [ln for ln in ax.get_lines() if ln.get_label() == "SimCSE-unsup-bert-base (paper)"]
+    assert (list(paper.get_xdata()), list(paper.get_ydata())) == ([0.0], [76.25])  # slide 8
+    assert "SimCSE-unsup-bert-base (ours)" in ax.get_legend_handles_labels()[1]
 
 
 def test_spectrum_is_raw_singular_values_against_index(tmp_path):
@@ -389,19 +399,20 @@ def test_box_plots_one_box_per_dimension_and_queue_panels(tmp_path):
     from matplotlib.patches import PathPatch
 
     root = tmp_path / "results"
-    for label in ("d 16", "d 64", "d 256"):
+    for label in ("d 256", "d 768", "d 2048"):
         for i in range(3):
             write_result(root, "fig10", label, i, 70.0 + i)
-    fig = plots.draw_box(ablations.get("fig10"), _cells("fig10", root), "")
+    fig = plots.draw(ablations.get("fig10"), _cells("fig10", root), "")
     ax = fig.axes[0]
     assert sum(isinstance(p, PathPatch) for p in ax.patches) == 3
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["16", "64", "128", "256", "512"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["256", "512", "768", "1024", "2048"]
     for size in (128, 1024, 4096):
         for i in range(2):
-            write_result(root, "fig12", f"K {size}, init 0.25", i, 70.0 + i)
-            write_result(root, "fig12", f"K {size}, init 1", i, 71.0 + i)
-    fig = plots.draw_box_zoom(ablations.get("fig12"), _cells("fig12", root), "")
+            write_result(root, "fig12", f"K {size}, begin {size // 4}", i, 70.0 + i)
+            write_result(root, "fig12", f"K {size}, begin {size}", i, 71.0 + i)
+    fig = plots.draw(ablations.get("fig12"), _cells("fig12", root), "")
     zoom, whole = fig.axes[:2]
+    assert zoom.get_title() == "(left) Zoomed view"
     assert [t.get_text() for t in zoom.get_xticklabels()] == ["128", "256", "512", "1024"]
     assert [t.get_text() for t in whole.get_xticklabels()][-1] == "4096"
     assert sum(isinstance(p, PathPatch) for p in zoom.patches) == 4  # 2 sizes x 2 initial fills
@@ -413,10 +424,12 @@ def test_validation_curves_are_seed_means_with_a_band(tmp_path):
     for i, shift in enumerate((0.0, 2.0)):
         curve = [{"step": s, "dev_spearman": 10.0 + shift, "embedding_std": 0.1} for s in (8, 16)]
         write_result(root, "fig5", "symmetric, eta 0", i, 20.0, curve=curve)
-    fig = plots.draw_curves(ablations.get("fig5"), _cells("fig5", root), "")
+    fig = plots.draw(ablations.get("fig5"), _cells("fig5", root), "")
     ax = fig.axes[0]
-    [line] = [ln for ln in ax.get_lines() if ln.get_label().startswith("symmetric")]
+    line, paper = [ln for ln in ax.get_lines() if ln.get_label().startswith("symmetric")]
     assert list(line.get_xdata()) == [8, 16] and list(line.get_ydata()) == [11.0, 11.0]
+    assert paper.get_label().endswith("(paper, approx.)") and paper.get_linestyle() == "--"
+    assert paper.get_xdata()[-1] == 14000  # slide 5's x axis runs to ~14,000 steps
     assert any(isinstance(c, mcoll.PolyCollection) for c in ax.collections)
     report.build(["fig5"], PROFILE, root, tmp_path / "plots")
     md = (root / PROFILE / "reports" / "fig5.md").read_text()
@@ -425,11 +438,12 @@ def test_validation_curves_are_seed_means_with_a_band(tmp_path):
 
 def test_bar_chart_puts_the_paper_beside_ours(tmp_path):
     root = tmp_path / "results"
-    for i in range(2):
-        write_result(root, "table3", "eta 0.85", i, 76.0 + i)
-    fig = plots.draw_bar(ablations.get("table3"), _cells("table3", root), "")
     from matplotlib.container import BarContainer
 
+    for i in range(2):
+        write_result(root, "table6b", "B 64", i, 76.0 + i)
+    fig = plots.draw(ablations.get("table6b"), _cells("table6b", root), "")
     ours, paper = [c for c in fig.axes[0].containers if isinstance(c, BarContainer)]
-    assert len(paper) == 6 and paper[2].get_height() == pytest.approx(76.49)
-    assert ours[2].get_height() == pytest.approx(76.5)
+    assert [b.get_height() for b in paper] == pytest.approx([73.86, 77.25, 76.78, 76.62])  # slide 6
+    assert ours[1].get_height() == pytest.approx(76.5)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["32", "64", "128", "256"]
