@@ -4,4 +4,14 @@ from .mtd import ema_decay_for_mtd, mtd, queue_size_for_mtd
 from .profiles import load_profile
 
 __version__ = "0.1.0"
-__all__ = ["Config", "ConfigError", "load_profile", "mtd", "queue_size_for_mtd", "ema_decay_for_mtd"]
+__all__ = ["Config", "ConfigError", "load_profile", "load_runs", "mtd", "queue_size_for_mtd",
+           "ema_decay_for_mtd"]
+
+
+def __getattr__(name: str):
+    """``mocose.load_runs``, imported on first use so ``import mocose`` does not load pandas."""
+    if name == "load_runs":
+        from .frame import load_runs
+
+        return load_runs
+    raise AttributeError(f"module 'mocose' has no attribute {name!r}")

@@ -1,13 +1,29 @@
-"""Figures of the report, drawn from result files alone (matplotlib Agg + seaborn).
+"""Figures of the report in the paper's own axes, drawn from result files alone (matplotlib Agg +
+seaborn).
 
 Each ``draw_*`` takes the artifact, its per-cell data (:class:`mocose.report.CellData`) and a
-title line, and returns a matplotlib Figure; :func:`save` writes it as PNG and PDF.  Measured
-points are means over seeds with one-standard-deviation error bars; the paper's numbers, where
-the slides give them, are drawn dashed with open markers; collapsed runs are marked with an x.
+provenance line, and returns a matplotlib Figure; :func:`save` writes it as PNG and PDF.  The
+plot kinds (``ablations.spec.PLOTS``), after the slides (``shared/paper/slides/page-*.png``):
+
+- ``line``: the metric against ``cell.x``, one line per series, one-std error bars over seeds.
+- ``band``: the same with a shaded band of one std over seeds (Figures 2, 3, slide 5's EMA curve)
+  on a linear x axis; a series of one cell is a labelled point (SimCSE at MTD 0 in Figure 2).
+- ``box``: box plots over seeds at categorical x, one box per series (Figure 10; Figure 12 with
+  its panels: a zoomed view and an overview).
+- ``bar``: our mean with a std error bar beside the paper's bar (Table 6(b)).
+- ``curves``: validation STS-B dev Spearman over training steps, the mean over seeds with a band,
+  the paper's curve read off the slide dashed beside it (Figures 5, 6).
+- ``spectrum``: raw singular values against their index 0..d-1 (Figure 7).
+- ``align_uniform``: alignment against uniformity, the MTD grid coloured by MTD.
+
+The paper's numbers are drawn beside ours (dashed lines with open markers, red diamonds beside
+boxes, hatched bars); suite additions (cells the paper does not have) are grey and say so in the
+legend; collapsed runs are marked with a red x; the artifact's notes are printed under the figure.
 """
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -16,22 +32,40 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from ablations.spec import Artifact  # noqa: E402
+
+from .frame import singular_values  # noqa: E402
 
 if TYPE_CHECKING:
     from .report import CellData
 
 NO_DATA = "no results yet for this profile"
+ADDITION = "suite addition"
+PAPER_COLOR = "crimson"
 
 
 def _style() -> None:
-    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
+    sns.set_theme(style="darkgrid", context="notebook", font_scale=0.9)
 
 
 def _series_of(cd: "CellData") -> list[str]:
-    return [s for s in (cd.cell.series or cd.cell.label).split("|") if s]
+    """The series a cell is drawn on ("" for an artifact with a single unnamed series)."""
+    return [s for s in cd.cell.series.split("|") if s] or [""]
+
+
+def _named(name: str, what: str) -> str:
+    return f"{name} ({what})" if name else what
+
+
+METRIC_LABELS = {"sts": "STS avg. (Spearman x 100)", "transfer": "transfer avg. (accuracy %)",
+                 "sv_auc": "mean singular value / largest"}
+
+
+def _ylabel(art: Artifact) -> str:
+    return art.y_label or METRIC_LABELS.get(art.metric, art.metric)
 
 
 def _no_data(ax, has_any: bool) -> None:
@@ -40,143 +74,295 @@ def _no_data(ax, has_any: bool) -> None:
                 fontsize=11, color="0.4")
 
 
-def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
-              dodge: float = 0.0) -> plt.Figure:
-    """Metric against cell.x, one line per series; cells without x are horizontal references.
+def _xfmt(x: float) -> str:
+    return f"{x:g}"
 
-    ``dodge`` shifts series apart by that fraction of x, so error bars at equal x stay readable.
-    """
+
+# -- lines with seed bands ---------------------------------------------------------------------------
+def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
+              band: bool = False) -> plt.Figure:
+    """Metric against cell.x, one line per series, +/- one std over seeds as error bars or (band)
+    a shaded band."""
     _style()
-    fig, ax = plt.subplots(figsize=(7.0, 4.4))
-    names = list(dict.fromkeys(s for cd in cells if cd.cell.x is not None for s in _series_of(cd)))
-    palette = dict(zip(names, sns.color_palette("deep", max(len(names), 1))))
+    fig, ax = plt.subplots(figsize=(7.2, 4.6))
+    placed = [cd for cd in cells if cd.cell.x is not None]
+    names = list(dict.fromkeys(s for cd in placed for s in _series_of(cd)))
+    palette = dict(zip(names, sns.color_palette("tab10", max(len(names), 1))))
     has_any = False
-    for k, name in enumerate(names):
-        shift = 1.0 + dodge * (k - (len(names) - 1) / 2)
-        members = sorted((cd for cd in cells if cd.cell.x is not None and name in _series_of(cd)),
-                         key=lambda cd: cd.cell.x)
-        color = palette[name]
-        pts = [(cd.cell.x * shift, cd.stats.mean, cd.stats.std or 0.0, cd) for cd in members
-               if cd.stats.n]
+    for name in names:
+        members = sorted((cd for cd in placed if name in _series_of(cd)), key=lambda cd: cd.cell.x)
+        addition = all(cd.addition for cd in members)
+        color = "0.55" if addition else palette[name]
+        tag = f" ({ADDITION})" if addition else ""
+        pts = [(cd.cell.x, cd.stats.mean, cd.stats.std or 0.0, cd) for cd in members if cd.stats.n]
+        if len(members) == 1 and len(placed) > 1 and name:  # a point (SimCSE at MTD 0, Figure 2)
+            cd = members[0]
+            if pts:
+                has_any = True
+                ax.errorbar([cd.cell.x], [cd.stats.mean], yerr=[cd.stats.std or 0.0], color=color,
+                            marker="x", ms=9, mew=2, capsize=3, ls="none",
+                            label=f"{cd.cell.label}{tag} (ours)")
+            if cd.cell.paper is not None:
+                ax.plot([cd.cell.x], [cd.cell.paper], marker="x", ms=9, mew=2, color=PAPER_COLOR,
+                        ls="none", label=f"{cd.cell.label} (paper)")
+                ax.annotate(cd.cell.label, (cd.cell.x, cd.cell.paper), textcoords="offset points",
+                            xytext=(6, -3), fontsize=8)
+            continue
         if pts:
             has_any = True
-            xs, ys, es, cds = zip(*pts)
-            ax.errorbar(xs, ys, yerr=es, color=color, marker="o", ms=5, capsize=3, lw=1.6,
-                        label=f"{name} (measured)")
+            xs, ys, es, cds = (np.array(v, dtype=object) for v in zip(*pts))
+            xs, ys, es = xs.astype(float), ys.astype(float), es.astype(float)
+            if band:
+                ax.plot(xs, ys, color=color, marker="o", ms=4, lw=1.6,
+                        label=_named(name + tag, "ours"))
+                if es.any():
+                    ax.fill_between(xs, ys - es, ys + es, color=color, alpha=0.2, lw=0)
+            else:
+                ax.errorbar(xs, ys, yerr=es, color=color, marker="o", ms=4, lw=1.6, capsize=3,
+                            label=_named(name + tag, "ours"))
             for x, y, _, cd in pts:
                 if cd.n_collapsed:
-                    ax.plot([x], [y], marker="x", ms=11, mew=2, color="crimson", ls="none")
+                    ax.plot([x], [y], marker="x", ms=11, mew=2, color=PAPER_COLOR, ls="none")
         paper = [(cd.cell.x, cd.cell.paper) for cd in members if cd.cell.paper is not None]
         if paper:
             px, py = zip(*paper)
             ax.plot(px, py, color=color, ls="--", marker="o", mfc="white", ms=5, lw=1.1,
-                    label=f"{name} (paper)")
+                    label=_named(name, "paper"))
     refs = [cd for cd in cells if cd.cell.x is None and cd.stats.n]
     for cd, color in zip(refs, sns.color_palette("dark", max(len(refs), 1))):
         has_any = True
+        tag = f" ({ADDITION})" if cd.addition else ""
         ax.axhline(cd.stats.mean, color=color, ls=":", lw=1.5,
-                   label=f"{cd.cell.label} (measured, n={cd.stats.n})")
+                   label=f"{cd.cell.label}{tag} (ours, n={cd.stats.n})")
         if cd.stats.std:
             ax.axhspan(cd.stats.mean - cd.stats.std, cd.stats.mean + cd.stats.std, color=color,
                        alpha=0.12)
-    if art.x_log:
+    if art.x_log and not band:
         ax.set_xscale("log", base=2)
-        xs = sorted({cd.cell.x for cd in cells if cd.cell.x is not None})
+        xs = sorted({cd.cell.x for cd in placed})
         ax.set_xticks(xs)
-        ax.set_xticklabels([f"{x:g}" for x in xs])
+        ax.set_xticklabels([_xfmt(x) for x in xs])
         ax.minorticks_off()
     _finish(ax, art, subtitle, has_any)
     return fig
 
 
-def draw_mtd(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
-    """STS against the maximum traceable distance, one line per sweep or batch size."""
-    fig = draw_line(art, cells, subtitle, dodge=0.02)
+def draw_band(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
+    """Lines with seed bands on a linear x axis (slides 5 and 8); a point at x 0 (SimCSE at MTD 0)
+    is kept in view."""
+    fig = draw_line(art, cells, subtitle, band=True)
     ax = fig.axes[0]
-    if art.x_log:  # MTD values are irregular: round ticks on a log axis read better
-        xs = [cd.cell.x for cd in cells if cd.cell.x is not None]
-        ax.set_xscale("log", base=10)
-        ticks = _nice_ticks(min(xs), max(xs)) if xs else []
-        ax.set_xticks(ticks)
-        ax.set_xticklabels([f"{t:g}" for t in ticks])
-        ax.minorticks_off()
+    xs = [cd.cell.x for cd in cells if cd.cell.x is not None]
+    if xs and min(xs) == 0:
+        ax.set_xlim(-0.05 * max(xs) - 0.5, max(xs) * 1.05 + 0.5)
     return fig
 
 
-def _nice_ticks(lo: float, hi: float) -> list[float]:
-    """Round ticks (1, 1.5, 2, 3, 5, 7 per decade) covering [lo, hi] on a log axis."""
-    out = []
-    for decade in range(int(math.floor(math.log10(lo))), int(math.ceil(math.log10(hi))) + 1):
-        out += [m * 10 ** decade for m in (1, 1.5, 2, 3, 5, 7)]
-    inside = [t for t in out if lo / 1.5 <= t <= hi * 1.5]
-    return inside or [lo, hi]
+# -- box plots over seeds -------------------------------------------------------------------------------
+def box_frame(cells: Sequence["CellData"]) -> pd.DataFrame:
+    """One row per run of every placed cell: x (as a category), series, value, paper."""
+    rows = []
+    for cd in cells:
+        if cd.cell.x is None:
+            continue
+        for value in cd.values():
+            rows.append({"x": _xfmt(cd.cell.x), "series": _series_of(cd)[0], "value": value,
+                         "addition": cd.addition})
+    return pd.DataFrame(rows, columns=["x", "series", "value", "addition"])
 
 
-_CURVE_PANELS = (("dev_spearman", "validation STS-B Spearman"), ("loss", "training loss"),
+def _box_panel(ax, cells: Sequence["CellData"], legend_title: str = "") -> bool:
+    """Boxes per x category (one colour per series), the paper's values as red diamonds."""
+    placed = sorted((cd for cd in cells if cd.cell.x is not None), key=lambda cd: cd.cell.x)
+    order = list(dict.fromkeys(_xfmt(cd.cell.x) for cd in placed))
+    hues = list(dict.fromkeys(_series_of(cd)[0] for cd in placed))
+    data = box_frame(placed)
+    ax.set_xlim(-0.5, len(order) - 0.5)
+    if len(data):
+        one = len(hues) <= 1
+        with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib's deprecated 'vert'
+            warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
+            sns.boxplot(data=data, x="x", y="value", hue=None if one else "series", order=order,
+                        hue_order=None if one else hues, ax=ax, width=0.6 if one else 0.8,
+                        color=sns.color_palette("tab10")[0] if one else None,
+                        palette=None if one else sns.color_palette("husl", len(hues)),
+                        linewidth=1.0, fliersize=3)
+        if not one:
+            ax.legend(title=legend_title or None, fontsize=7, title_fontsize=8, loc="lower left")
+    ax.set_xticks(range(len(order)))
+    ax.set_xticklabels(order)
+    ax.set_xlabel("")
+    # The paper's values beside each box: at the box's own (dodged) position.
+    width = 0.8 / max(len(hues), 1)
+    paper = [(order.index(_xfmt(cd.cell.x)) + (0.0 if len(hues) <= 1 else
+              -0.4 + width * (hues.index(_series_of(cd)[0]) + 0.5)), cd.cell.paper)
+             for cd in placed if cd.cell.paper is not None]
+    if paper:
+        xs, ys = zip(*paper)
+        ax.plot(xs, ys, ls="none", marker="D", ms=6, mfc="none", mew=1.6, color=PAPER_COLOR,
+                label="paper", zorder=5)
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles, labels, title=legend_title or None, fontsize=7, title_fontsize=8,
+                  loc="lower left")
+    for cd in placed:
+        if cd.addition:
+            ax.annotate(ADDITION, (order.index(_xfmt(cd.cell.x)), 0), xycoords=("data", "axes fraction"),
+                        xytext=(0, 3), textcoords="offset points", ha="center", fontsize=7,
+                        color="0.4")
+    return bool(len(data))
+
+
+def draw_box(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
+    """Boxes over seeds per x (one per series), one subplot per panel of the artifact (Figure 12:
+    a zoomed view and an overview) or a single one (Figure 10)."""
+    _style()
+    panels = art.panels or (None,)
+    widths = [max(len({cd.cell.x for cd in _in_panel(cells, p)}), 1) for p in panels]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.0 + 1.6 * sum(widths), 4.8), squeeze=False,
+                             gridspec_kw={"width_ratios": widths})
+    title = LEGEND_TITLES.get(art.name, "")
+    has_any = False
+    for ax, panel in zip(axes[0], panels):
+        has_any |= _box_panel(ax, _in_panel(cells, panel), title)
+        ax.set_xlabel(art.x_label)
+        ax.set_ylabel(_ylabel(art))
+        if panel is not None:
+            ax.set_title(panel.title, fontsize=9)
+    _no_data(axes[0][0], has_any)
+    fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
+    _footnote(fig, art)
+    return fig
+
+
+# The legend title of a box plot's series where the slide prints one (slide 7: "begin_size").
+LEGEND_TITLES = {"fig12": "begin_size"}
+
+
+def _in_panel(cells: Sequence["CellData"], panel) -> list["CellData"]:
+    return [cd for cd in cells if cd.cell.x is not None
+            and (panel is None or not panel.xs or cd.cell.x in panel.xs)]
+
+
+# -- bars ----------------------------------------------------------------------------------------------------
+def draw_bar(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
+    """Our mean (std error bar) beside the paper's bar, per cell, numbers printed on the bars."""
+    _style()
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    shown = [cd for cd in cells if cd.cell.run or cd.cell.paper is not None]
+    pos = np.arange(len(shown))
+    has_any = False
+    ours = [cd.stats.mean if cd.stats.n else np.nan for cd in shown]
+    errs = [cd.stats.std or 0.0 for cd in shown]
+    paper = [cd.cell.paper if cd.cell.paper is not None else np.nan for cd in shown]
+    both = any(not math.isnan(v) for v in paper)
+    if any(not math.isnan(v) for v in ours):
+        has_any = True
+        bars = ax.bar(pos - 0.2 if both else pos, ours, 0.38 if both else 0.5, yerr=errs, capsize=3,
+                      color=["0.6" if cd.addition else sns.color_palette("tab10")[0] for cd in shown],
+                      label="ours (mean ± std)")
+        ax.bar_label(bars, labels=[f"{v:.2f}" if not math.isnan(v) else "" for v in ours],
+                     fontsize=7, padding=2)
+    if both:
+        bars = ax.bar(pos + 0.2, paper, 0.38, color="white", edgecolor=PAPER_COLOR, hatch="//",
+                      label="paper")
+        ax.bar_label(bars, labels=[f"{v:.2f}" if not math.isnan(v) else "" for v in paper],
+                     fontsize=7, padding=2, color=PAPER_COLOR)
+    ax.set_xticks(pos)
+    ax.set_xticklabels([cd.cell.col or cd.cell.label for cd in shown])
+    values = [v for v in ours + paper if not math.isnan(v)]
+    if values:  # the slide's axis starts near the data, not at 0
+        lo, hi = min(values), max(values)
+        ax.set_ylim(lo - max(1.0, 0.25 * (hi - lo)), hi + max(1.0, 0.25 * (hi - lo)))
+    _finish(ax, art, subtitle, has_any)
+    return fig
+
+
+# -- validation curves ---------------------------------------------------------------------------------------
+def curve_frame(cells: Sequence["CellData"], key: str = "dev_spearman") -> pd.DataFrame:
+    """One row per (cell, run, validation): step and ``key`` from result['training']['curve']."""
+    rows = []
+    for cd in cells:
+        for run in cd.runs:
+            for point in _curve(run):
+                if "step" in point and _finite(point.get(key)):
+                    rows.append({"cell": cd.cell.label, "run_id": run.get("run_id"),
+                                 "step": point["step"], key: point[key]})
+    return pd.DataFrame(rows, columns=["cell", "run_id", "step", key])
+
+
+_CURVE_PANELS = (("dev_spearman", "Correlation (STS-B dev Spearman x 100)"),
                  ("embedding_std", "embedding std (collapse if ~0)"))
 
 
 def draw_curves(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
-    """Validation curves (result['training']['curve']) of every run, one colour per cell."""
+    """Validation correlation against training step, the mean over seeds with a +/- std band
+    (Figures 5 and 6), and the embedding spread beside it (what a collapse looks like)."""
     _style()
-    panels = [p for p in _CURVE_PANELS
-              if any(p[0] in point for cd in cells for r in cd.runs for point in _curve(r))]
-    panels = panels or list(_CURVE_PANELS[:1])
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.0), squeeze=False)
-    colors = sns.color_palette("deep", len(cells))
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.2), gridspec_kw={"width_ratios": [1.6, 1.0]})
+    colors = sns.color_palette("tab10", max(len(cells), 1))
     has_any = False
-    for cd, color in zip(cells, colors):
-        for i, run in enumerate(cd.runs):
-            curve = _curve(run)
-            if not curve:
+    for ax, (key, label) in zip(axes, _CURVE_PANELS):
+        data = curve_frame(cells, key)
+        for cd, color in zip(cells, colors):
+            sub = data[data["cell"] == cd.cell.label]
+            if sub.empty:
                 continue
             has_any = True
-            tag = " (collapsed)" if _collapsed(run) else ""
-            for ax, (key, _) in zip(axes[0], panels):
-                pts = [(p["step"], p[key]) for p in curve
-                       if "step" in p and _finite(p.get(key))]
-                if pts:
-                    xs, ys = zip(*pts)
-                    ax.plot(xs, ys, color=color, lw=1.4, alpha=0.9 if i == 0 else 0.5,
-                            ls="-" if not tag else "--", marker="o" if len(pts) <= 20 else None,
-                            ms=3, label=f"{cd.cell.label}{tag}" if i == 0 else None)
-    for ax, (key, label) in zip(axes[0], panels):
-        ax.set_xlabel(art.x_label or "step")
-        ax.set_ylabel(label)
+            stats = sub.groupby("step")[key].agg(["mean", "std", "count"]).reset_index()
+            tag = " (collapsed)" if cd.n_collapsed else ""
+            ax.plot(stats["step"], stats["mean"], color=color, lw=1.5,
+                    marker="o" if len(stats) <= 25 else None, ms=3,
+                    label=f"{cd.cell.label}{tag} (n={sub['run_id'].nunique()})")
+            band = stats["std"].fillna(0.0)
+            if band.any():
+                ax.fill_between(stats["step"], stats["mean"] - band, stats["mean"] + band,
+                                color=color, alpha=0.2, lw=0)
+        if key == "dev_spearman":
+            for cd, color in zip(cells, colors):
+                if cd.cell.paper_curve:
+                    steps, values = zip(*cd.cell.paper_curve)
+                    ax.plot(steps, values, color=color, ls="--", lw=1.1, alpha=0.8,
+                            label=f"{cd.cell.label} (paper, approx.)")
+        ax.set_xlabel(art.x_label or "Training Step")
+        ax.set_ylabel(art.y_label if key == "dev_spearman" and art.y_label else label)
         ys = [y for line in ax.get_lines() for y in line.get_ydata()]
         if key == "embedding_std" and ys and min(ys) > 0 and max(ys) / min(ys) > 20:
             ax.set_yscale("log")  # a collapse spans decades
-    _no_data(axes[0][0], has_any)
-    if has_any:
-        axes[0][0].legend(fontsize=8, loc="best")
+    _no_data(axes[0], has_any)
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(fontsize=7, loc="upper right")
     fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
-    fig.tight_layout()
+    _footnote(fig, art)
     return fig
 
 
+# -- singular values ----------------------------------------------------------------------------------------
 def draw_spectrum(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
-    """Singular values normalised by the largest, averaged over each cell's runs."""
+    """Raw singular values against their index 0..d-1 (Figure 7), the mean over each cell's runs."""
     _style()
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, ax = plt.subplots(figsize=(6.6, 4.4))
     has_any = False
-    for cd, color in zip(cells, sns.color_palette("deep", len(cells))):
-        spectra = [normalised_spectrum(r) for r in cd.runs]
-        spectra = [s for s in spectra if s is not None and len(s)]
+    for cd, color in zip(cells, sns.color_palette("tab10", max(len(cells), 1))):
+        spectra = [s for s in (singular_values(r) for r in cd.runs) if s is not None]
         if not spectra:
             continue
         has_any = True
         length = min(len(s) for s in spectra)
         mat = np.stack([s[:length] for s in spectra])
         mean = mat.mean(axis=0)
-        ax.plot(np.arange(1, length + 1), mean, color=color, lw=1.8,
-                label=f"{cd.cell.label} (n={len(spectra)})")
+        index = np.arange(length)
+        ax.plot(index, mean, color=color, lw=1.6, label=f"{cd.cell.label} (n={len(spectra)})")
         if len(spectra) > 1:
             sd = mat.std(axis=0, ddof=1)
-            ax.fill_between(np.arange(1, length + 1), mean - sd, mean + sd, color=color, alpha=0.15)
+            ax.fill_between(index, mean - sd, mean + sd, color=color, alpha=0.2, lw=0)
+        ax.set_xlim(-0.02 * length, length * 1.04)
     _finish(ax, art, subtitle, has_any)
+    ax.set_xlabel("index")  # slide 6: raw singular values against their index, not normalised
+    ax.set_ylabel("singular values")
     return fig
 
 
+# -- alignment and uniformity -------------------------------------------------------------------------------
 def draw_align_uniform(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
     """Alignment against uniformity: named models as large markers, MTD grid coloured by MTD."""
     _style()
@@ -189,13 +375,9 @@ def draw_align_uniform(art: Artifact, cells: Sequence["CellData"], subtitle: str
     if pts:
         has_any = True
         xs, ys, mtds = zip(*pts)
-        sc = ax.scatter(xs, ys, c=np.log10(mtds), cmap="viridis", s=46, edgecolor="k", lw=0.4,
+        sc = ax.scatter(xs, ys, c=mtds, cmap="viridis", s=46, edgecolor="k", lw=0.4,
                         label="MTD grid (Figure 2 runs)")
-        bar = fig.colorbar(sc, ax=ax)
-        ticks = _nice_ticks(min(mtds), max(mtds))
-        bar.set_ticks(np.log10(ticks))
-        bar.set_ticklabels([f"{t:.3g}" for t in ticks])
-        bar.set_label("maximum traceable distance")
+        fig.colorbar(sc, ax=ax).set_label("maximum traceable distance")
     markers = ("s", "D", "^", "P", "v")
     for cd, color, marker in zip(named, sns.color_palette("dark", len(named)), markers):
         x, y = cd.mean_of("alignment"), cd.mean_of("uniformity")
@@ -209,8 +391,9 @@ def draw_align_uniform(art: Artifact, cells: Sequence["CellData"], subtitle: str
     return fig
 
 
-DRAW: dict[str, Callable] = {"line": draw_line, "mtd": draw_mtd, "curves": draw_curves,
-                             "spectrum": draw_spectrum, "align_uniform": draw_align_uniform}
+DRAW: dict[str, Callable] = {"line": draw_line, "band": draw_band, "box": draw_box, "bar": draw_bar,
+                             "curves": draw_curves, "spectrum": draw_spectrum,
+                             "align_uniform": draw_align_uniform}
 
 
 def draw(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
@@ -228,38 +411,35 @@ def save(fig: plt.Figure, base: Path) -> list[Path]:
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _finish(ax, art: Artifact, subtitle: str, has_any: bool) -> None:
-    ax.set_xlabel(art.x_label)
-    ax.set_ylabel(art.y_label or art.metric)
-    ax.set_title(f"{art.title}\n{subtitle}", fontsize=10)
+def _finish(ax, art: Artifact, subtitle: str, has_any: bool, legend: bool = True) -> None:
+    ax.set_xlabel(art.x_label or art.col_title)
+    ax.set_ylabel(_ylabel(art))
+    ax.set_title(f"{art.title}\n{subtitle}", fontsize=9)
     _no_data(ax, has_any)
     handles, _ = ax.get_legend_handles_labels()
-    if len(handles) > 5:  # many series: keep them off the data
+    if legend and len(handles) > 5:  # many series: keep them off the data
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    elif handles:
+    elif legend and handles:
         ax.legend(fontsize=8, loc="best")
-    ax.figure.tight_layout()
+    _footnote(ax.figure, art)
+
+
+def _footnote(fig: plt.Figure, art: Artifact) -> None:
+    """The artifact's notes (and inference), wrapped under the figure, so they travel with it."""
+    import textwrap
+
+    text = " ".join(t for t in (f"Inference: {art.inference}." if art.inference else "",
+                                art.notes) if t)
+    fig.tight_layout()
+    if text:
+        width = int(fig.get_figwidth() * 15)
+        fig.text(0.01, 0.0, textwrap.fill(text, width), fontsize=6.5, color="0.3", va="top",
+                 ha="left", wrap=False)
 
 
 def _curve(run: dict) -> list[dict]:
     return list((run.get("training") or {}).get("curve") or [])
 
 
-def _collapsed(run: dict) -> bool:
-    return run.get("status") == "collapsed" or bool((run.get("training") or {}).get("collapsed"))
-
-
 def _finite(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def normalised_spectrum(run: dict) -> np.ndarray | None:
-    """The run's singular values divided by the largest, or None when absent."""
-    sv = (run.get("analysis") or {}).get("singular_values")
-    if not sv:
-        return None
-    arr = np.asarray(sv, dtype=float)
-    top = np.nanmax(arr)
-    if not np.isfinite(top) or top <= 0:
-        return None
-    return np.sort(arr)[::-1] / top

@@ -10,23 +10,25 @@ says so, and a claim whose cells lack runs says "not enough runs".
 from __future__ import annotations
 
 import argparse
-import csv
-import io
+from collections import Counter
 import json
 import math
 import os
-import warnings
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
 
 import ablations
 from ablations.spec import Artifact, Cell
+from ablations.spec import SHORT_NAMES, TRANSFER_TASKS
 
-from .claims import (FAILS, HOLDS, INCONCLUSIVE, NOT_ENOUGH, TEST_NOTE, ClaimResult, Stats,
-                     evaluate_claims)
+from .claims import TEST_NOTE, ClaimResult, Stats, cell_runs, evaluate_claims, paper_claims
 from .config import Config
+from .frame import DEFAULT_PRESET, devacc_column, flat_config, is_collapsed, metric, preset_of, run_row
 from .profiles import load_profile
 
 SELECTION_RULES = {
@@ -35,66 +37,48 @@ SELECTION_RULES = {
                     "authors' rule: it selects on the test sets)",
 }
 COLLAPSE_MARK = "†"
+DEV_MARK = "‡"
+DEV_NOTE = (f"{DEV_MARK} compared on dev accuracy: the paper's MoCoSE transfer numbers are dev-set "
+            "accuracies (its SST 86.35 is 753 of SST-2's 872 dev sentences), so these rows show our "
+            "mean dev accuracy (`devacc`) beside them; every other row shows test accuracy.")
 
 
 # -- reading results -------------------------------------------------------------------------------
-def load_runs(results_dir: str | os.PathLike, profile: str) -> tuple[dict[str, dict], dict[str, dict]]:
-    """(finished runs, failure records) of ``profile``: run_id -> file contents (the runner's reader)."""
+def read_records(results_dir: str | os.PathLike, profile: str) -> tuple[dict[str, dict], dict[str, dict]]:
+    """(finished runs, failure records) of ``profile``: run_id -> file contents (the runner's reader).
+
+    For a DataFrame of the finished runs use :func:`mocose.load_runs`.
+    """
     from .runner.store import load_failures, load_results
 
     return load_results(results_dir, profile), load_failures(results_dir, profile)
 
 
-def recipe_key(flat: Mapping[str, Any]) -> str:
-    """A run's recipe without its seed: the runs of one cell share it, whatever their seeds."""
-    return json.dumps({k: v for k, v in flat.items() if k != "seed"}, sort_keys=True, default=str)
+def metric_value(result: Mapping[str, Any], name: str) -> float | None:
+    """A run's number for ``name``: an average, an analysis, a task's score or dev accuracy."""
+    return metric(result, name)
 
 
-def _flat_of(record: Mapping[str, Any]) -> dict[str, Any] | None:
-    if isinstance(record.get("flat_config"), Mapping):
-        return dict(record["flat_config"])
-    if isinstance(record.get("config"), Mapping):
-        try:
-            return Config.from_dict(record["config"]).flat()
-        except (TypeError, ValueError) as err:
-            warnings.warn(f"skipping result {record.get('run_id')}: unreadable config ({err})")
-    return None
+# -- how the registry places a cell -----------------------------------------------------------------
+def paper_on_dev(art: Artifact, cell: Cell) -> bool:
+    """Whether the paper's numbers of this row are dev accuracies: the MoCoSE rows of Table 2
+    (see DEV_NOTE); the other rows are quoted from SimCSE's paper, which reports test accuracy."""
+    return art.metric == "transfer" and cell.label.startswith("MoCoSE")
 
 
-def index_by_recipe(records: Mapping[str, Mapping[str, Any]]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for run_id, record in sorted(records.items()):
-        flat = _flat_of(record)
-        if flat is not None:
-            out.setdefault(recipe_key(flat), []).append({"run_id": run_id, **record})
-    for runs in out.values():
-        runs.sort(key=lambda r: (r.get("seed") is None, r.get("seed"), r["run_id"]))
-    return out
+def compared_metric(art: Artifact, cell: Cell, metric: str) -> str:
+    """The measured metric set beside the paper's ``metric`` of this cell (dev accuracy where the
+    paper's number is one)."""
+    if not paper_on_dev(art, cell):
+        return metric
+    if metric == "transfer":
+        return "transfer_devacc"
+    return devacc_column(metric) if metric in TRANSFER_TASKS else metric
 
 
-def metric_value(result: Mapping[str, Any], metric: str) -> float | None:
-    """A run's number for ``metric``: an average (sts, transfer), an analysis, or a task's score."""
-    metrics = result.get("metrics") or {}
-    analysis = result.get("analysis") or {}
-    if metric in ("sts", "transfer"):
-        value = (metrics.get("avg") or {}).get(metric)
-    elif metric in ("alignment", "uniformity"):
-        value = analysis.get(metric)
-    elif metric == "sv_auc":
-        from .plots import normalised_spectrum
-
-        spectrum = normalised_spectrum(dict(result))
-        value = None if spectrum is None else float(spectrum.mean())
-    else:
-        task = (metrics.get("tasks") or {}).get(metric)
-        value = task.get("score") if isinstance(task, Mapping) else task
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def is_collapsed(result: Mapping[str, Any]) -> bool:
-    return result.get("status") == "collapsed" or bool((result.get("training") or {}).get("collapsed"))
+def short_name(task: str) -> str:
+    """The paper's column header of a task or average (STS-B, SICK-R, SST, Avg.)."""
+    return "Avg." if task in ("sts", "transfer") else SHORT_NAMES.get(task, task)
 
 
 # -- one cell ----------------------------------------------------------------------------------------
@@ -108,12 +92,24 @@ class CellData:
     failures: list[dict] = field(default_factory=list)
     config: Config | None = None
 
+    @property
+    def addition(self) -> bool:
+        """A suite addition: shown apart from the paper's grid."""
+        return self.cell.addition
+
+    @property
+    def group(self) -> str:
+        return self.cell.group
+
     def values(self, metric: str | None = None) -> list[float]:
         vals = (metric_value(r, metric or self.metric) for r in self.runs)
         return [v for v in vals if v is not None]
 
+    def stats_of(self, metric: str) -> Stats:
+        return Stats(tuple(self.values(metric)))
+
     def mean_of(self, metric: str) -> float | None:
-        return Stats(tuple(self.values(metric))).mean
+        return self.stats_of(metric).mean
 
     @property
     def stats(self) -> Stats:
@@ -152,29 +148,91 @@ class CellData:
         return ", ".join(parts)
 
 
+def _by_seed(runs: Sequence[Mapping[str, Any]]) -> list[dict]:
+    return sorted((dict(r) for r in runs),
+                  key=lambda r: (r.get("seed") is None, r.get("seed") or 0, str(r.get("run_id"))))
+
+
 def collect(art: Artifact, profile: str, results: Mapping[str, Mapping],
             failures: Mapping[str, Mapping] | None = None) -> list[CellData]:
-    """The runs (all seeds) and failures of every cell of ``art`` under ``profile``."""
-    by_recipe = index_by_recipe(results)
-    failed = index_by_recipe(failures or {})
+    """The runs (all seeds, every recipe of a pooled cell) and failures of every cell of ``art``
+    under ``profile``, matched by recipe (:func:`mocose.claims.cell_runs`)."""
+    runs = cell_runs(art, profile, results)
+    failed = cell_runs(art, profile, failures or {})
     out = []
     for cell in art.cells:
         cd = CellData(cell, art.metric)
         if cell.run:
-            cd.config = art.config(cell, profile)
-            key = recipe_key(cd.config.flat())
-            cd.runs = by_recipe.get(key, [])
-            cd.failures = failed.get(key, [])
+            cd.config = art.cell_configs(cell, profile)[0]
+            cd.runs = _by_seed(runs.get(cell.label, []))
+            cd.failures = _by_seed(failed.get(cell.label, []))
         out.append(cd)
     return out
 
 
-def claim_inputs(art: Artifact, cells: Sequence[CellData]):
-    """The per-run values and collapse flags that :func:`evaluate_claims` reads."""
-    metrics = {c.metric or art.metric for claim in art.claims for c in claim.checks}
-    values = {(cd.cell.label, m): cd.values(m) for cd in cells for m in metrics}
-    collapsed = {cd.cell.label: [is_collapsed(r) for r in cd.runs] for cd in cells}
-    return values, collapsed
+# -- provenance: THE function that builds the lines naming how a report's numbers were made ----------
+def provenance(profile: str, runs: Sequence[Mapping[str, Any]], config: Config | None = None) -> dict:
+    """Profile, model-selection rule(s), preset(s), seeds and code of ``runs`` (read from each run's
+    config; the profile's defaults where no run exists yet, and preset ``clean`` when a config names
+    none)."""
+    config = config or load_profile(profile)
+    flats = [flat_config(r) or {} for r in runs]
+    selections = sorted({str(f.get("selection")) for f in flats if f.get("selection")}) \
+        or [config.train.selection]
+    presets = sorted({preset_of(r) for r in runs}) or [str(config.flat().get("preset") or DEFAULT_PRESET)]
+    return {"profile": profile, "selection": selections, "preset": presets, "config": config,
+            "seeds": sorted({r.get("seed") for r in runs if isinstance(r.get("seed"), int)}),
+            "runs": len({r.get("run_id") for r in runs}),
+            "commits": sorted({str(r.get("git_commit"))[:10] for r in runs if r.get("git_commit")})}
+
+
+def provenance_lines(profile: str, runs: Sequence[Mapping[str, Any]],
+                     config: Config | None = None, recipe_note: bool = False) -> list[str]:
+    """The header every report page carries: profile (and whether it is comparable to the paper),
+    encoder and data, the model-selection rule, the preset, seeds and code commit."""
+    p = provenance(profile, runs, config)
+    config = p["config"]
+    lines = [
+        f"- **Profile**: `{profile}`. " + (
+            "This is a reproduction at the paper's scale: measured numbers are comparable to the "
+            "paper's." if profile == "paper" else
+            f"**Not a reproduction**: the `{profile}` profile is smaller than the paper's setup, so "
+            "its numbers are not comparable to the paper's; the paper's values are shown for "
+            "orientation only."),
+        "- **Model selection**: " + "; ".join(
+            f"`{s}`: {SELECTION_RULES.get(s, s)}" for s in p["selection"]) + ".",
+        "- **Preset**: " + ", ".join(f"`{x}`" for x in p["preset"]) + (
+            " (the runs' configs name no preset: the suite's own clean recipe)."
+            if p["preset"] == [DEFAULT_PRESET] else "."),
+        f"- **Encoder**: `{config.model.encoder}`; **training data**: `{config.train.train_file}`, "
+        f"{config.train.train_sentences or 'all'} sentences, batch {config.train.batch_size}, "
+        f"lr {config.train.learning_rate:g}"
+        + (" (the artifact's base recipe and cells may override these)" if recipe_note else "") + ".",
+        f"- **Seeds found**: {', '.join(map(str, p['seeds'])) if p['seeds'] else 'none'} "
+        f"({p['runs']} distinct run{'s' if p['runs'] != 1 else ''}).",
+    ]
+    if p["commits"]:
+        lines.append(f"- **Code**: git commit(s) {', '.join(p['commits'])}.")
+    return lines
+
+
+def provenance_subtitle(profile: str, runs: Sequence[Mapping[str, Any]],
+                        config: Config | None = None) -> str:
+    """The same provenance in one line, for a figure's title."""
+    p = provenance(profile, runs, config)
+    scope = "reproduction" if profile == "paper" else "not comparable to the paper"
+    return (f"profile {profile} ({scope}), selection {'/'.join(p['selection'])}, "
+            f"preset {'/'.join(p['preset'])}, encoder {p['config'].model.encoder}, "
+            f"seeds {','.join(map(str, p['seeds'])) if p['seeds'] else 'none'}")
+
+
+def _runs_of(cells: Sequence[CellData]) -> list[dict]:
+    """Every run of these cells once (cells may share runs)."""
+    return list({r.get("run_id"): r for cd in cells for r in cd.runs}.values())
+
+
+def _config_of(cells: Sequence[CellData]) -> Config | None:
+    return next((cd.config for cd in cells if cd.config is not None), None)
 
 
 # -- formatting ----------------------------------------------------------------------------------------
@@ -194,60 +252,31 @@ def fmt_stats(stats: Stats) -> str:
     return f"{stats.mean:.2f} ± {stats.std:.2f} (n={stats.n})"
 
 
-def _entry(cd: CellData) -> str:
-    """A grid entry: measured mean ± std (n), the paper's number and the difference."""
+def fmt_paper(cell: Cell, value: float | None) -> str:
+    """The paper's number, with ~ where it was read off a plot (approximate)."""
+    return "-" if value is None else f"{'~' if cell.approx else ''}{value:.2f}"
+
+
+def entry(cd: CellData, metric: str, paper: float | None) -> str:
+    """A table entry: our mean ± sample std over seeds, then the paper's number in parentheses."""
+    stats = cd.stats_of(metric)
     if not cd.cell.run:
-        measured = "not run"
-    elif cd.stats.n:
-        measured = fmt_stats(cd.stats) + (f" {COLLAPSE_MARK}" if cd.n_collapsed else "")
+        ours = "—"
+    elif stats.n:
+        ours = f"{stats.mean:.2f}" + (f" ± {stats.std:.2f}" if stats.n > 1 else "")
+        ours += f" {COLLAPSE_MARK}" if cd.n_collapsed else ""
     else:
-        measured = "failed" if cd.failures else "no result"
-    if cd.cell.paper is None:
-        return f"{measured}<br>paper -"
-    return f"{measured}<br>paper {cd.cell.paper:.2f}, Δ {fmt_signed(cd.diff)}"
-
-
-def _md_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
-    lines = ["| " + " | ".join(esc(h) for h in header) + " |",
-             "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+        ours = "failed" if cd.failures else "no result"
+    return ours if paper is None else f"{ours} ({fmt_paper(cd.cell, paper)})"
 
 
 def _overrides(cell: Cell) -> str:
+    """A cell's recipe as key=value pairs (a pooled cell: its recipes joined by ' | ')."""
     if not cell.run:
         return "(reference row)"
-    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in cell.overrides.items()) or "(base recipe)"
-
-
-def header_lines(art: Artifact | None, profile: str, cells: Sequence[CellData]) -> list[str]:
-    """Profile, encoder, data size, checkpoint rule, seeds, provenance, and comparability."""
-    config = next((cd.config for cd in cells if cd.config is not None), None) or load_profile(profile)
-    runs = list({r["run_id"]: r for cd in cells for r in cd.runs}.values())  # shared runs once
-    seeds = sorted({r.get("seed") for r in runs if isinstance(r.get("seed"), int)})
-    data_size = config.train.train_sentences or "all"
-    lines = [
-        f"- **Profile**: `{profile}`. " + (
-            "This is a reproduction at the paper's scale: measured numbers are comparable to the "
-            "paper's." if profile == "paper" else
-            f"**Not a reproduction**: the `{profile}` profile is smaller than the paper's setup, so "
-            "its numbers are not comparable to the paper's; the paper's values and differences are "
-            "shown for orientation only."),
-        f"- **Encoder**: `{config.model.encoder}`; **training data**: `{config.train.train_file}`, "
-        f"{data_size} sentences (train_sentences={config.train.train_sentences}), "
-        f"batch {config.train.batch_size}, lr {config.train.learning_rate:g}"
-        + (" (profile defaults; an artifact's base recipe may override some)" if art else "") + ".",
-        f"- **Checkpoint selection**: `{config.train.selection}`: "
-        f"{SELECTION_RULES.get(config.train.selection, config.train.selection)}.",
-        f"- **Seeds found**: {', '.join(map(str, seeds)) if seeds else 'none'} "
-        f"({len(runs)} distinct run{'s' if len(runs) != 1 else ''}).",
-    ]
-    commits = sorted({str(r.get("git_commit"))[:10] for r in runs if r.get("git_commit")})
-    if commits:
-        lines.append(f"- **Code**: git commit(s) {', '.join(commits)}.")
-    return lines
+    return " | ".join(", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                                for k, v in recipe.items()) or "(base recipe)"
+                      for recipe in cell.recipes)
 
 
 # -- an artifact's report ---------------------------------------------------------------------------------
@@ -257,6 +286,7 @@ class ArtifactReport:
     profile: str
     cells: list[CellData]
     claims: list[ClaimResult]
+    paper: list[ClaimResult] = field(default_factory=list)  # the same claims on the paper's numbers
     files: list[Path] = field(default_factory=list)
 
     @property
@@ -276,51 +306,146 @@ def analyse(art: Artifact, profile: str, results: Mapping[str, Mapping],
             failures: Mapping[str, Mapping] | None = None) -> ArtifactReport:
     """Cells and claim verdicts of ``art`` from the given result records (no files written)."""
     cells = collect(art, profile, results, failures)
-    values, collapsed = claim_inputs(art, cells)
-    return ArtifactReport(art, profile, cells, evaluate_claims(art, values, collapsed))
+    measured = evaluate_claims(art, {cd.cell.label: cd.runs for cd in cells if cd.cell.run})
+    return ArtifactReport(art, profile, cells, measured, paper_claims(art))
 
 
-def _grid_md(rep: ArtifactReport) -> str:
-    art = rep.art
-    by_pos = {(cd.cell.row, cd.cell.col): cd for cd in rep.cells}
-    cols = art.cols
-    header = [art.row_title] + [f"{art.col_title} {c}".strip() if art.col_title else c
-                                for c in cols]
-    rows = [[r] + [_entry(by_pos[(r, c)]) if (r, c) in by_pos else "" for c in cols]
-            for r in art.rows]
-    return _md_table(header, rows)
-
-
-def _tasks_md(rep: ArtifactReport) -> str:
-    art = rep.art
-    header = [art.row_title or "Model", "n"] + list(art.task_columns) + ["Avg."]
+# -- the tidy run table of an artifact and its pivots into the paper's layout --------------------------
+def cell_runs_frame(rep: ArtifactReport) -> pd.DataFrame:
+    """One tidy row per (cell, run): the cell's label and place, then the run's row
+    (:func:`mocose.frame.run_row`: config fields, seed, every metric)."""
     rows = []
     for cd in rep.cells:
-        if cd.cell.run:
-            stats = [Stats(tuple(cd.values(t))) for t in art.task_columns] + [cd.stats]
-            mark = f" {COLLAPSE_MARK}" if cd.n_collapsed else ""
-            if cd.stats.n or any(s.n for s in stats):
-                rows.append([f"{cd.cell.label} (measured){mark}", str(len(cd.runs))]
-                            + [_mean_pm(s) for s in stats])
-            else:
-                rows.append([f"{cd.cell.label} (measured)", "0"]
-                            + [cd.status] + [""] * len(art.task_columns))
-        paper = [cd.cell.paper_tasks.get(t) for t in art.task_columns] + [cd.cell.paper]
-        if any(p is not None for p in paper):
-            tag = "paper" if cd.cell.run else "paper, not run"
-            rows.append([f"{cd.cell.label} ({tag})", ""] + [fmt(p) for p in paper])
-            if cd.cell.run and cd.stats.n:
-                means = [Stats(tuple(cd.values(t))).mean for t in art.task_columns] + [cd.stats.mean]
-                rows.append([f"{cd.cell.label} (Δ)", ""]
-                            + [fmt_signed(m - p) if m is not None and p is not None else "-"
-                               for m, p in zip(means, paper)])
-    return _md_table(header, rows)
+        for run in cd.runs:
+            place = {"cell": cd.cell.label, "row": cd.cell.row, "col": cd.cell.col, "x": cd.cell.x,
+                     "series": cd.cell.series, "group": cd.group, "addition": cd.addition}
+            rows.append({**place, **(run_row(run, run.get("run_id")) or {})})
+    return pd.DataFrame(rows, columns=None if rows else ["cell", "row", "col", "run_id", "seed"])
 
 
-def _mean_pm(stats: Stats) -> str:
-    if not stats.n:
-        return "no result"
-    return f"{stats.mean:.2f}" + (f" ± {stats.std:.2f}" if stats.n >= 2 else "")
+@dataclass
+class Layout:
+    """A table in the paper's layout: row keys and value columns in the paper's order, the cell
+    (and the measured metric) behind each entry, and where group headers go."""
+
+    index: list[str]  # header(s) of the row-label column(s)
+    rows: list[tuple[str, ...]]
+    columns: list[str]
+    column_title: str = ""  # a header spanning the value columns (Table 7's "Queue Size")
+    groups: dict[int, str] = field(default_factory=dict)  # row position -> header before it
+    at: dict[tuple, tuple[CellData, str, float | None]] = field(default_factory=dict)
+    dev_rows: set[tuple[str, ...]] = field(default_factory=set)
+
+
+# Tables the paper prints as label columns and one value column rather than a grid: Table 4 is
+# "Proj. | Pred. | Corr." (slide 5). A spec may say so itself with ``layout = "long"``.
+LONG_TABLES = {"table4": "Corr."}
+
+
+def layout(rep: ArtifactReport) -> Layout:
+    """Where each cell of the paper's grid goes (suite additions are left out: see additions())."""
+    art = rep.art
+    cells = [cd for cd in rep.cells if not cd.addition]
+    if art.task_columns:
+        metrics = list(art.task_columns) + [art.metric]
+        out = Layout([art.row_title or "Model"], [], [short_name(m) for m in metrics])
+        previous = None
+        for cd in cells:
+            key = (cd.cell.label,)
+            if cd.group and cd.group != previous:
+                out.groups[len(out.rows)] = cd.group
+            previous = cd.group
+            out.rows.append(key)
+            if paper_on_dev(art, cd.cell) and cd.cell.run:
+                out.dev_rows.add(key)
+            for m in metrics:
+                paper = cd.cell.paper if m == art.metric else cd.cell.paper_tasks.get(m)
+                out.at[(key, short_name(m))] = (cd, compared_metric(art, cd.cell, m), paper)
+        return out
+    long_value = LONG_TABLES.get(art.name) or (
+        (art.y_label or "Corr.") if getattr(art, "layout", "") == "long" else "")
+    if long_value:
+        out = Layout([art.row_title, art.col_title], [], [long_value])
+        for cd in cells:
+            key = (cd.cell.row, cd.cell.col)
+            out.rows.append(key)
+            out.at[(key, long_value)] = (cd, art.metric, cd.cell.paper)
+        return out
+    rows = list(dict.fromkeys(cd.cell.row for cd in cells))
+    cols = list(dict.fromkeys(cd.cell.col for cd in cells))
+    # One row (Tables 3, 9, 8, k-means): the paper heads the label column with the sweep's name.
+    first = art.col_title or art.row_title if len(rows) == 1 else art.row_title
+    out = Layout([first], [(r,) for r in rows], cols,
+                 column_title=art.col_title if len(rows) > 1 else "")
+    for cd in cells:
+        out.at[((cd.cell.row,), cd.cell.col)] = (cd, art.metric, cd.cell.paper)
+    return out
+
+
+def display_frame(lay: Layout, emphasis: str = "") -> pd.DataFrame:
+    """Strings as printed: our mean ± std (paper), group header rows (wrapped in ``emphasis``,
+    e.g. ``**`` for Markdown), repeated labels blanked."""
+    records = []
+    previous: tuple[str, ...] = ()
+    for i, key in enumerate(lay.rows):
+        if i in lay.groups:
+            records.append([f"{emphasis}{lay.groups[i]}{emphasis}"]
+                           + [""] * (len(lay.index) - 1 + len(lay.columns)))
+            previous = ()
+        labels = [k if j == len(key) - 1 or previous[:j + 1] != key[:j + 1] else ""
+                  for j, k in enumerate(key)]
+        if key in lay.dev_rows:
+            labels[-1] += f" {DEV_MARK}"
+        values = [entry(*lay.at[(key, c)]) if (key, c) in lay.at else "" for c in lay.columns]
+        records.append(labels + values)
+        previous = key
+    return pd.DataFrame(records, columns=lay.index + lay.columns)
+
+
+def numbers_frame(lay: Layout) -> pd.DataFrame:
+    """The numbers behind the display, in the same layout: per value column its mean, sample std,
+    n, the paper's value and the metric measured (the CSV)."""
+    records = []
+    group = ""
+    for i, key in enumerate(lay.rows):
+        group = lay.groups.get(i, group)
+        rec: dict[str, Any] = dict(zip(lay.index, key))
+        if lay.groups:
+            rec["group"] = group
+        for c in lay.columns:
+            if (key, c) not in lay.at:
+                continue
+            cd, metric, paper = lay.at[(key, c)]
+            stats = cd.stats_of(metric)
+            rec.update({f"{c} mean": stats.mean, f"{c} std": stats.std, f"{c} n": stats.n,
+                        f"{c} paper": paper, f"{c} metric": metric if cd.cell.run else ""})
+        records.append(rec)
+    return pd.DataFrame(records)
+
+
+def additions_frame(rep: ArtifactReport) -> pd.DataFrame:
+    """The suite's own cells (not in the paper): label, recipe and our mean ± std."""
+    rows = [{"Suite addition (not in the paper)": cd.cell.label, "Recipe": _overrides(cd.cell),
+             "Ours": entry(cd, cd.metric, None), "n": cd.stats.n, "Status": cd.status}
+            for cd in rep.cells if cd.addition]
+    return pd.DataFrame(rows)
+
+
+def cells_frame(rep: ArtifactReport) -> pd.DataFrame:
+    """Every cell with its recipe, the paper's value, our mean, std, n, difference and status."""
+    shown = [cd for cd in rep.cells if cd.cell.run or rep.art.kind == "table"]
+    fgsm = any(cd.config is not None and cd.config.augment.fgsm_epsilon > 0
+               and fgsm_changed(cd) is not None for cd in shown)
+    rows = []
+    for cd in shown:
+        row = {"Cell": cd.cell.label + (" (suite addition)" if cd.addition else ""),
+               "Overrides": _overrides(cd.cell), "Paper": fmt_paper(cd.cell, cd.cell.paper),
+               "Mean": fmt(cd.stats.mean), "Std": fmt(cd.stats.std), "n": cd.stats.n,
+               "Δ (mean - paper)": fmt_signed(cd.diff), "Status": cd.status}
+        if fgsm:
+            row["FGSM changed (fraction of entries)"] = fmt(fgsm_changed(cd), 4)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def fgsm_changed(cd: CellData) -> float | None:
@@ -331,34 +456,95 @@ def fgsm_changed(cd: CellData) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
-def _cells_md(rep: ArtifactReport) -> str:
-    shown = [cd for cd in rep.cells if cd.cell.run or rep.art.kind == "table"]
-    fgsm = any(cd.config is not None and cd.config.augment.fgsm_epsilon > 0
-               and fgsm_changed(cd) is not None for cd in shown)
-    header = ["Cell", "Overrides", "Paper", "Mean", "Std", "n", "Δ (mean - paper)", "Status"]
-    header += ["FGSM changed (fraction of entries)"] if fgsm else []
-    rows = [[cd.cell.label, _overrides(cd.cell), fmt(cd.cell.paper), fmt(cd.stats.mean),
-             fmt(cd.stats.std), str(cd.stats.n), fmt_signed(cd.diff), cd.status]
-            + ([fmt(fgsm_changed(cd), 4)] if fgsm else []) for cd in shown]
-    return _md_table(header, rows)
+# -- writers: pandas' own Markdown, LaTeX and CSV ---------------------------------------------------------
+def to_markdown(frame: pd.DataFrame) -> str:
+    """A pipe table (pandas -> tabulate), with '|' inside entries escaped and strings kept as is."""
+    safe = frame.map(lambda v: v.replace("|", "\\|") if isinstance(v, str) else v)
+    safe.columns = [str(c).replace("|", "\\|") for c in safe.columns]
+    return safe.to_markdown(index=False, disable_numparse=True)
 
 
-def _claims_md(rep: ArtifactReport) -> str:
+_TEX_SYMBOLS = {"±": r"$\pm$", "Δ": r"$\Delta$", "—": "--", COLLAPSE_MARK: r"$^\dagger$",
+                DEV_MARK: r"$^\ddagger$"}
+
+
+def to_latex(lay: Layout, caption: str, label: str) -> str:
+    """The table as LaTeX (pandas' writer), group headers as centred rows spanning the table."""
+    frame = display_frame(lay)
+    if lay.column_title:
+        frame.columns = pd.MultiIndex.from_tuples(
+            [(c, "") for c in lay.index] + [(lay.column_title, c) for c in lay.columns])
+    tex = frame.to_latex(index=False, escape=True, caption=caption, label=label, position="t",
+                         column_format="l" * len(lay.index) + "c" * len(lay.columns),
+                         multicolumn_format="c")
+    width = len(lay.index) + len(lay.columns)
+    for header in lay.groups.values():
+        tex = _group_row(tex, header, width)
+    for symbol, tex_symbol in _TEX_SYMBOLS.items():
+        tex = tex.replace(symbol, tex_symbol)
+    return "% generated by `mocose report` from result files; do not edit\n" + tex
+
+
+def _tex_escape(text: str) -> str:
+    """Escape as pandas' ``to_latex(escape=True)`` does for the characters labels may hold."""
+    return "".join({"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+                    "}": r"\}"}.get(ch, ch) for ch in text)
+
+
+def _group_row(tex: str, header: str, width: int) -> str:
+    """Replace pandas' 'Header &  & ... \\\\' line by a centred row spanning the table."""
+    text = _tex_escape(header)
+    pattern = re.compile(r"^" + re.escape(text) + r"(?:\s*&)+\s*\\\\\s*$", re.M)
+    return pattern.sub(lambda _: rf"\multicolumn{{{width}}}{{c}}{{{text}}} \\", tex)
+
+
+def _stats_text(stats: Stats | None) -> str:
+    return "-" if stats is None else fmt_stats(stats)
+
+
+def claims_frame(claim: ClaimResult) -> pd.DataFrame:
+    """One row per check: our numbers, the smallest difference the runs could detect, the paper's
+    gap, the verdict and the test behind it."""
+    return pd.DataFrame([{
+        "Check": ch.text, "a": _stats_text(ch.a), "b": _stats_text(ch.b),
+        "a - b": fmt_signed(ch.diff), "detectable": fmt(ch.detectable),
+        "paper gap": fmt_signed(ch.paper_gap), "Verdict": ch.verdict, "Test": ch.reason or "-",
+    } for ch in claim.checks])
+
+
+def claims_markdown(rep: ArtifactReport) -> str:
     if not rep.claims:
         return "_No claims recorded for this artifact._"
+    on_paper = {id(cr.claim): cr.verdict for cr in rep.paper}
     parts = []
     for cr in rep.claims:
-        parts.append(f"- **{cr.verdict}**: {cr.claim.text} (on the paper's own numbers: {cr.paper})")
-        rows = []
-        for ch in cr.checks:
-            if ch.a is None:
-                rows.append([ch.text, "-", "-", "-", "-", ch.verdict, ch.reason, ch.paper])
-                continue
-            rows.append([ch.text, fmt_stats(ch.a), fmt_stats(ch.b), fmt_signed(ch.diff),
-                         f"{ch.check.margin:g}", ch.verdict, ch.reason, ch.paper])
-        table = _md_table(["Check", "a", "b", "a - b", "margin", "Verdict", "Test", "Paper"], rows)
+        addition = " (needs suite additions)" if cr.claim.additions else ""
+        parts.append(f"- **{cr.verdict}**: {cr.claim.text}{addition} (on the paper's own numbers: "
+                     f"{on_paper.get(id(cr.claim), '-')})")
+        table = to_markdown(claims_frame(cr))
         parts.append("\n".join("  " + line for line in table.splitlines()))
     return "\n".join(parts)
+
+
+def short_run_note(rep: ArtifactReport) -> str:
+    """For EMA-decay-0 cells (Figures 5, 6): how far the decay rises in the runs found, against the
+    ~step 10,000 where the authors' cosine (horizon 15,000) lifts it to 0.75 and Figure 6 recovers."""
+    from .ema import ema_decay_at
+
+    lines = []
+    for cd in rep.cells:
+        cfg = cd.config
+        if cfg is None or cfg.ema.ema_decay != 0.0 or not cd.runs:
+            continue
+        steps = max(int((r.get("training") or {}).get("steps") or 0) for r in cd.runs)
+        horizon = cfg.ema.ema_total_steps or steps
+        reached = ema_decay_at(steps, 0.0, horizon) if horizon else 0.0
+        lines.append(f"`{cd.cell.label}`: {steps} steps, decay schedule horizon {horizon}: the decay "
+                     f"reaches {reached:.3f} by the last step" + (
+                         "; far below the ~10,000 steps where the paper's curve leaves 0, so the "
+                         "recovery of Figure 6 cannot appear at this profile." if steps < 10000
+                         else "."))
+    return "\n".join(f"- {line}" for line in lines)
 
 
 def render_markdown(rep: ArtifactReport, plot_files: Sequence[Path] = (),
@@ -366,158 +552,105 @@ def render_markdown(rep: ArtifactReport, plot_files: Sequence[Path] = (),
     art = rep.art
     out = [f"# {art.title}", "", f"Artifact `{art.name}` ({art.kind}); every number is "
            f"`{art.metric}` unless a column says otherwise; evaluation: `{art.evaluation}`.", ""]
-    out += header_lines(art, rep.profile, rep.cells)
+    out += provenance_lines(rep.profile, _runs_of(rep.cells), _config_of(rep.cells), recipe_note=True)
     if art.base:
         out.append(f"- **Base recipe of this artifact**: "
                    + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                                for k, v in art.base.items()) + ".")
+    if art.inference:
+        out += ["", f"**Inference**: {art.inference}."]
     if art.notes:
         out += ["", f"> {art.notes}"]
+    note = short_run_note(rep)
+    if note:
+        out += ["", "**EMA decay 0 at this profile's length:**", "", note]
     if art.kind == "table":
+        lay = layout(rep)
         out += ["", "## Table", "",
-                "Measured mean ± sample std over seeds (n), then the paper's value and the "
-                "difference Δ = measured - paper. " + f"{COLLAPSE_MARK}: some runs collapsed.", ""]
-        out.append(_tasks_md(rep) if art.task_columns else _grid_md(rep))
+                "Each entry: our mean ± sample std over seeds, the paper's number in parentheses; "
+                f"— : the paper's row, not run; {COLLAPSE_MARK}: some runs collapsed."
+                + (f" Columns: {lay.column_title}." if lay.column_title else ""), ""]
+        if lay.dev_rows:
+            out += [DEV_NOTE, ""]
+        out.append(to_markdown(display_frame(lay, emphasis="**")))
+    if any(cd.addition for cd in rep.cells):
+        out += ["", "## Suite additions", "",
+                "Cells the paper does not have, run by the suite for context: never part of the "
+                "paper's grid or its claims.", "", to_markdown(additions_frame(rep))]
     for path in plot_files:
         if path.suffix == ".png":
             rel = os.path.relpath(path, md_path.parent) if md_path else str(path)
             out += ["", "## Figure", "", f"![{art.name}]({rel})"]
-    out += ["", "## Cells", "", _cells_md(rep), "", "## Claims", "", _claims_md(rep), "",
-            f"_Test_: {TEST_NOTE}"]
+    out += ["", "## Cells", "", to_markdown(cells_frame(rep)), "", "## Claims", "",
+            claims_markdown(rep), "", f"_Test_: {TEST_NOTE}"]
     return "\n".join(out) + "\n"
-
-
-def render_csv(rep: ArtifactReport) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["artifact", "profile", "cell", "row", "col", "x", "series", "metric", "paper",
-                     "mean", "std", "n", "diff", "collapsed_runs", "status", "overrides"])
-    metrics = list(rep.art.task_columns) + [rep.art.metric]
-    for cd in rep.cells:
-        for m in metrics:
-            s = Stats(tuple(cd.values(m))) if cd.cell.run else Stats(())
-            paper = cd.cell.paper if m == rep.art.metric else cd.cell.paper_tasks.get(m)
-            diff = None if s.mean is None or paper is None else s.mean - paper
-            writer.writerow([rep.art.name, rep.profile, cd.cell.label, cd.cell.row, cd.cell.col,
-                             "" if cd.cell.x is None else cd.cell.x, cd.cell.series, m,
-                             _num(paper), _num(s.mean), _num(s.std), s.n, _num(diff),
-                             cd.n_collapsed, cd.status, _overrides(cd.cell)])
-    return buf.getvalue()
-
-
-def _num(value: float | None) -> str:
-    return "" if value is None else repr(round(value, 6))
-
-
-def _tex(text: str) -> str:
-    repl = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-            "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
-            "±": r"$\pm$", "Δ": r"$\Delta$", COLLAPSE_MARK: r"$^\dagger$"}
-    return "".join(repl.get(ch, ch) for ch in str(text))
-
-
-def _tex_entry(cd: CellData) -> str:
-    if not cd.cell.run:
-        measured = "--"
-    elif cd.stats.n:
-        measured = f"{cd.stats.mean:.2f}" + (f" $\\pm$ {cd.stats.std:.2f}" if cd.stats.n > 1 else "")
-        measured += r"$^\dagger$" if cd.n_collapsed else ""
-    else:
-        measured = "n/a"
-    paper = f" ({cd.cell.paper:.2f})" if cd.cell.paper is not None else ""
-    return measured + paper
 
 
 def render_tex(rep: ArtifactReport) -> str:
     art = rep.art
-    lines = ["% generated by `mocose report` from result files; do not edit",
-             r"\begin{table}[t]", r"\centering", r"\small"]
-    if art.task_columns:
-        cols = list(art.task_columns) + ["Avg."]
-        lines += [r"\begin{tabular}{l" + "c" * len(cols) + "}", r"\hline",
-                  " & ".join([_tex(art.row_title or "Model")] + [_tex(c) for c in cols])
-                  + r" \\", r"\hline"]
-        for cd in rep.cells:
-            if cd.cell.run:
-                stats = [Stats(tuple(cd.values(t))) for t in art.task_columns] + [cd.stats]
-                lines.append(" & ".join([_tex(cd.cell.label)]
-                                        + [f"{s.mean:.2f}" if s.n else "n/a" for s in stats])
-                             + r" \\")
-            paper = [cd.cell.paper_tasks.get(t) for t in art.task_columns] + [cd.cell.paper]
-            if any(p is not None for p in paper):
-                lines.append(" & ".join([_tex(f"{cd.cell.label} (paper)")]
-                                        + [fmt(p) for p in paper]) + r" \\")
-        caption = (f"{_tex(art.title)}. Rows are measured means over seeds (profile "
-                   f"{_tex(rep.profile)}) and the paper's values; n/a: no result.")
-    else:
-        by_pos = {(cd.cell.row, cd.cell.col): cd for cd in rep.cells}
-        lines += [r"\begin{tabular}{l" + "c" * len(art.cols) + "}", r"\hline",
-                  " & ".join([_tex(art.row_title)] + [_tex(f"{art.col_title} {c}".strip())
-                                                      for c in art.cols]) + r" \\", r"\hline"]
-        for r in art.rows:
-            lines.append(" & ".join([_tex(r)] + [_tex_entry(by_pos[(r, c)]) if (r, c) in by_pos
-                                                 else "" for c in art.cols]) + r" \\")
-        caption = (f"{_tex(art.title)}. Measured mean $\\pm$ std over seeds (profile {_tex(rep.profile)}), "
-                   "the paper's value in parentheses; n/a: no result; $^\\dagger$: some runs "
-                   "collapsed.")
-    lines += [r"\hline", r"\end{tabular}", r"\caption{" + caption + "}",
-              r"\label{tab:" + art.name + "}", r"\end{table}"]
-    return "\n".join(lines) + "\n"
+    p = provenance(rep.profile, _runs_of(rep.cells), _config_of(rep.cells))
+    caption = (f"{art.title}. Our mean $\\pm$ sample std over seeds (profile {rep.profile}, "
+               f"selection {'/'.join(p['selection'])}, preset {'/'.join(p['preset'])}), the "
+               "paper's value in parentheses; --: not run; $^\\dagger$: some runs collapsed.")
+    lay = layout(rep)
+    if lay.dev_rows:
+        caption += " $^\\ddagger$: dev accuracy, as the paper's MoCoSE rows."
+    return to_latex(lay, _tex_escape(caption).replace(r"\$", "$"), f"tab:{art.name}")
 
 
 def _json_dump(rep: ArtifactReport) -> dict[str, Any]:
+    p = provenance(rep.profile, _runs_of(rep.cells), _config_of(rep.cells))
+    on_paper = {id(cr.claim): cr.verdict for cr in rep.paper}
     return {
         "artifact": rep.art.name, "title": rep.art.title, "kind": rep.art.kind,
-        "profile": rep.profile, "metric": rep.art.metric,
+        "profile": rep.profile, "metric": rep.art.metric, "selection": p["selection"],
+        "preset": p["preset"], "inference": rep.art.inference, "notes": rep.art.notes,
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "cells": [{"label": cd.cell.label, "overrides": dict(cd.cell.overrides), "run": cd.cell.run,
-                   "paper": cd.cell.paper, "mean": cd.stats.mean, "std": cd.stats.std,
+                   "addition": cd.addition, "group": cd.group,
+                   "paper": cd.cell.paper, "approx": cd.cell.approx, "mean": cd.stats.mean, "std": cd.stats.std,
                    "n": cd.stats.n, "diff": cd.diff, "values": cd.values(),
                    "collapsed_runs": cd.n_collapsed, "status": cd.status, "seeds": cd.seeds,
-                   "run_ids": [r["run_id"] for r in cd.runs]} for cd in rep.cells],
-        "claims": [{"text": cr.claim.text, "verdict": cr.verdict, "paper": cr.paper,
-                    "checks": [{"check": ch.text, "verdict": ch.verdict, "reason": ch.reason,
+                   "run_ids": [r.get("run_id") for r in cd.runs]} for cd in rep.cells],
+        "claims": [{"text": cr.claim.text, "verdict": cr.verdict,
+                    "paper": on_paper.get(id(cr.claim)),
+                    "checks": [{"check": ch.text, "metric": ch.metric, "verdict": ch.verdict,
+                                "reason": ch.reason,
                                 "a_mean": ch.a.mean if ch.a else None,
                                 "a_std": ch.a.std if ch.a else None, "a_n": ch.a.n if ch.a else None,
                                 "b_mean": ch.b.mean if ch.b else None,
                                 "b_std": ch.b.std if ch.b else None, "b_n": ch.b.n if ch.b else None,
-                                "diff": ch.diff, "margin": ch.check.margin,
-                                "t": ch.test.t if ch.test else None,
-                                "df": ch.test.df if ch.test else None,
-                                "p": ch.test.p if ch.test else None, "paper": ch.paper}
+                                "diff": ch.diff, "margin": ch.check.margin, "p": ch.p,
+                                "p_holm": ch.p_holm, "detectable": ch.detectable,
+                                "paper_gap": ch.paper_gap}
                                for ch in cr.checks]} for cr in rep.claims],
     }
 
 
-def _subtitle(profile: str, cells: Sequence[CellData]) -> str:
-    config = next((cd.config for cd in cells if cd.config is not None), None) or load_profile(profile)
-    seeds = sorted({s for cd in cells for s in cd.seeds})
-    scope = "reproduction" if profile == "paper" else "not comparable to the paper"
-    return (f"profile {profile} ({scope}), encoder {config.model.encoder}, "
-            f"seeds {','.join(map(str, seeds)) if seeds else 'none'}")
-
-
 def write_artifact(rep: ArtifactReport, results_dir: Path, plots_dir: Path) -> list[Path]:
-    """Write the artifact's Markdown, CSV, JSON, and its LaTeX (tables) or PNG+PDF (figures)."""
+    """Write the artifact's Markdown, its CSVs (the paper's layout for tables, and one tidy row per
+    run), JSON, its LaTeX (tables) and its PNG+PDF (figures, and tables the paper draws)."""
     from . import plots
 
     out_dir = Path(results_dir) / rep.profile / "reports"
     out_dir.mkdir(parents=True, exist_ok=True)
     name = rep.art.name
-    files: list[Path] = []
     plot_files: list[Path] = []
-    if rep.art.kind == "figure":
-        fig = plots.draw(rep.art, rep.cells, _subtitle(rep.profile, rep.cells))
+    if rep.art.plot:
+        subtitle = provenance_subtitle(rep.profile, _runs_of(rep.cells), _config_of(rep.cells))
+        fig = plots.draw(rep.art, rep.cells, subtitle)
         plot_files = plots.save(fig, Path(plots_dir) / rep.profile / name)
     md_path = out_dir / f"{name}.md"
     _write(md_path, render_markdown(rep, plot_files, md_path))
-    _write(out_dir / f"{name}.csv", render_csv(rep))
-    files += [md_path, out_dir / f"{name}.csv"]
+    files = [md_path]
     if rep.art.kind == "table":
+        lay = layout(rep)
+        _write(out_dir / f"{name}.csv", numbers_frame(lay).to_csv(index=False))
         _write(out_dir / f"{name}.tex", render_tex(rep))
-        files.append(out_dir / f"{name}.tex")
+        files += [out_dir / f"{name}.csv", out_dir / f"{name}.tex"]
+    _write(out_dir / f"{name}.runs.csv", cell_runs_frame(rep).to_csv(index=False))
     _write(out_dir / f"{name}.json", json.dumps(_json_dump(rep), indent=1, default=str) + "\n")
-    files += [out_dir / f"{name}.json"] + plot_files
+    files += [out_dir / f"{name}.runs.csv", out_dir / f"{name}.json"] + plot_files
     rep.files = files
     return files
 
@@ -532,8 +665,8 @@ def _write(path: Path, text: str) -> None:
 
 # -- the indexes --------------------------------------------------------------------------------------------
 def _verdict_counts(claims: Sequence[ClaimResult]) -> str:
-    counts = {v: sum(c.verdict == v for c in claims) for v in (HOLDS, FAILS, INCONCLUSIVE, NOT_ENOUGH)}
-    return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "-"
+    counts = Counter(c.verdict for c in claims)
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
 
 
 def write_index(reports: Sequence[ArtifactReport], profile: str, results_dir: Path,
@@ -544,23 +677,25 @@ def write_index(reports: Sequence[ArtifactReport], profile: str, results_dir: Pa
     out = [f"# MoCoSE ablation reproduction: profile `{profile}`", "",
            f"Generated {datetime.now(timezone.utc).isoformat(timespec='seconds')} by "
            "`mocose report` from the result files under `runs/`.", ""]
-    out += header_lines(None, profile, all_cells)
-    rows = []
+    out += provenance_lines(profile, _runs_of(all_cells))
+    rows = [{"Name": f"`{rep.art.name}`", "Title": rep.art.title, "Kind": rep.art.kind,
+             "Cells with results": f"{rep.n_with_results}/{rep.n_cells}", "Runs": rep.n_runs,
+             "Claims": _verdict_counts(rep.claims),
+             "Files": " ".join(f"[{_file_kind(p)}]({os.path.relpath(p, index.parent)})"
+                               for p in rep.files)} for rep in reports]
+    out += ["", "## Artifacts", "", to_markdown(pd.DataFrame(rows)), "", "## Claims", ""]
     for rep in reports:
-        links = [f"[{p.suffix[1:]}]({os.path.relpath(p, index.parent)})" for p in rep.files]
-        rows.append([f"`{rep.art.name}`", rep.art.title, rep.art.kind,
-                     f"{rep.n_with_results}/{rep.n_cells}", str(rep.n_runs),
-                     _verdict_counts(rep.claims), " ".join(links)])
-    out += ["", "## Artifacts", "",
-            _md_table(["Name", "Title", "Kind", "Cells with results", "Runs", "Claims", "Files"],
-                      rows), "", "## Claims", ""]
-    for rep in reports:
+        on_paper = {id(cr.claim): cr.verdict for cr in rep.paper}
         for cr in rep.claims:
             out.append(f"- `{rep.art.name}`: **{cr.verdict}**: {cr.claim.text} "
-                       f"(paper's own numbers: {cr.paper})")
+                       f"(paper's own numbers: {on_paper.get(id(cr.claim), '-')})")
     out += ["", f"_Test_: {TEST_NOTE}", ""]
     _write(index, "\n".join(out))
     return index
+
+
+def _file_kind(path: Path) -> str:
+    return "runs.csv" if path.name.endswith(".runs.csv") else path.suffix[1:]
 
 
 def write_top_index(results_dir: Path) -> Path:
@@ -585,7 +720,7 @@ def build(names: Sequence[str] | None, profile: str, results_dir: str | os.PathL
     """Report ``names`` (all artifacts when empty) of ``profile``; refreshes both indexes."""
     load_profile(profile)  # unknown profile -> ConfigError naming the valid ones
     arts = [ablations.get(n) for n in names] if names else ablations.all_artifacts()
-    results, failures = load_runs(results_dir, profile)
+    results, failures = read_records(results_dir, profile)
     reports = []
     for art in arts:
         rep = analyse(art, profile, results, failures)
@@ -608,19 +743,25 @@ def build(names: Sequence[str] | None, profile: str, results_dir: str | os.PathL
 def _existing_files(rep: ArtifactReport, results_dir: Path, plots_dir: Path) -> list[Path]:
     name, profile = rep.art.name, rep.profile
     candidates = [results_dir / profile / "reports" / f"{name}{ext}"
-                  for ext in (".md", ".csv", ".tex", ".json")]
+                  for ext in (".md", ".csv", ".tex", ".runs.csv", ".json")]
     candidates += [plots_dir / profile / f"{name}{ext}" for ext in (".png", ".pdf")]
     return [p for p in candidates if p.exists()]
 
 
+def report_profile(args: argparse.Namespace) -> str:
+    """The profile ``mocose report`` reads (the --profile given; one place to change the choice)."""
+    return args.profile
+
+
 def _cmd(args: argparse.Namespace) -> int:
-    reports = build(args.names, args.profile, args.results, args.plots)
+    profile = report_profile(args)
+    reports = build(args.names, profile, args.results, args.plots)
     for rep in reports:
         print(f"{rep.art.name}: {rep.n_with_results}/{rep.n_cells} cells with results, "
               f"{rep.n_runs} runs; claims: {_verdict_counts(rep.claims)}")
         for path in rep.files:
             print(f"  {path}")
-    print(f"index: {Path(args.results) / args.profile / 'REPORT.md'}")
+    print(f"index: {Path(args.results) / profile / 'REPORT.md'}")
     return 0
 
 
@@ -629,8 +770,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "report", help="rebuild tables, figures and claim verdicts from result files",
         description="Rebuild the report of one or more artifacts (all when none is named) from "
-                    "the result files alone: Markdown/CSV/LaTeX tables, PNG/PDF figures, claim "
-                    "verdicts, and the index RESULTS/<profile>/REPORT.md.")
+                    "the result files alone: tables in the paper's layout (Markdown, CSV, LaTeX), "
+                    "one CSV row per run, PNG/PDF figures, claim verdicts, and the index "
+                    "RESULTS/<profile>/REPORT.md.")
     p.add_argument("names", nargs="*", metavar="NAME",
                    help=f"artifacts to report (default: all): {', '.join(ablations.names())}")
     p.add_argument("--profile", default="cpu", help="profile whose results to read (default cpu)")

@@ -1,18 +1,21 @@
 """The report from synthetic result files (written per CONTRACT_RUNS.md): statistics, verdicts,
-missing cells, collapse marks and the files it writes."""
+missing cells, collapse marks, the paper's table layouts, the run DataFrame, the files it writes and
+the figures' axes."""
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 from pathlib import Path
 
+import matplotlib.collections as mcoll
+import pandas as pd
 import pytest
 from scipy import stats as sps
 
 import ablations
-from mocose import claims, report
+import mocose
+from mocose import claims, plots, report
 from mocose.claims import FAILS, HOLDS, INCONCLUSIVE, NOT_ENOUGH, Stats
 from ablations.spec import STS_TASKS, TRANSFER_TASKS, Check
 
@@ -21,18 +24,24 @@ PROFILE = "smoke"
 
 def write_result(root: Path, artifact: str, label: str, seed_offset: int, sts: float | None = None,
                  *, status: str = "ok", transfer: float | None = None, analysis: dict | None = None,
-                 curve: list | None = None, flat: bool = True) -> dict:
-    """One result file for a cell of an artifact, shaped as the runner writes it."""
+                 curve: list | None = None, flat: bool = True, devacc: float | None = None,
+                 task_scores: dict | None = None) -> dict:
+    """One result file for a cell of an artifact, shaped as the runner writes it: every task of
+    the group at ``sts`` / ``transfer`` (dev accuracy ``devacc``, else ``transfer``), unless
+    ``task_scores`` gives the tasks' scores one by one (the average is then their mean)."""
     art = ablations.get(artifact)
     config = art.config(label, PROFILE, 42 + seed_offset)
     tasks = {}
     if sts is not None:
         tasks.update({t: {"score": sts} for t in STS_TASKS})
     if transfer is not None:
-        tasks.update({t: {"score": transfer, "devacc": transfer} for t in TRANSFER_TASKS})
+        dev = transfer if devacc is None else devacc
+        tasks.update({t: {"score": transfer, "acc": transfer, "devacc": dev} for t in TRANSFER_TASKS})
+    for t, v in (task_scores or {}).items():
+        tasks[t] = {"score": v}
     avg = {}
-    if sts is not None:
-        avg["sts"] = sts
+    if sts is not None or any(t in STS_TASKS for t in task_scores or {}):
+        avg["sts"] = sum(tasks[t]["score"] for t in STS_TASKS) / len(STS_TASKS)
     if transfer is not None:
         avg["transfer"] = transfer
     body = {
@@ -99,14 +108,18 @@ def test_table_report_statistics_and_verdicts(table3_results, tmp_path):
     assert vs05["diff"] == pytest.approx(6.5) and vs05["a_n"] == 3 and vs05["b_n"] == 2
     assert by_check["eta 0.85 > eta 0.99 (sts)"]["verdict"] == NOT_ENOUGH
     md = (root / PROFILE / "reports" / "table3.md").read_text()
-    assert "77.00 ± 1.00 (n=3)" in md and "paper 76.49, Δ +0.51" in md
-    assert "no result" in md and "Not a reproduction" in md and "stsb_dev" in md
-    assert "Seeds found**: 42, 43, 44" in md
-    rows = list(csv.DictReader((root / PROFILE / "reports" / "table3.csv").open()))
-    row = next(r for r in rows if r["cell"] == "eta 0.85")
-    assert float(row["mean"]) == pytest.approx(77.0) and row["n"] == "3"
-    assert float(row["std"]) == pytest.approx(1.0) and float(row["paper"]) == 76.49
-    assert next(r for r in rows if r["cell"] == "eta 0.99")["mean"] == ""
+    assert "77.00 ± 1.00 (76.49)" in md and "| eta 0.85 | eta 0.85 (n=3)" not in md
+    assert "no result (75.12)" in md and "Not a reproduction" in md and "stsb_dev" in md
+    assert "Seeds found**: 42, 43, 44" in md and "**Preset**: `clean`" in md
+    # the CSV: the paper's layout (one row, a column per eta) with mean, std, n and paper per entry
+    table = pd.read_csv(root / PROFILE / "reports" / "table3.csv")
+    assert len(table) == 1
+    assert table.loc[0, "0.85 mean"] == pytest.approx(77.0) and table.loc[0, "0.85 n"] == 3
+    assert table.loc[0, "0.85 std"] == pytest.approx(1.0) and table.loc[0, "0.85 paper"] == 76.49
+    assert pd.isna(table.loc[0, "0.99 mean"]) and table.loc[0, "0.99 n"] == 0
+    runs = pd.read_csv(root / PROFILE / "reports" / "table3.runs.csv")
+    assert len(runs) == 11 and set(runs["cell"]) == {"eta 0.85", "eta 0.5", "eta 0.8", "eta 0.9",
+                                                     "eta 0.95"}
     tex = (root / PROFILE / "reports" / "table3.tex").read_text()
     assert r"77.00 $\pm$ 1.00 (76.49)" in tex and r"\begin{tabular}" in tex
     assert rep.n_with_results == 5 and rep.n_cells == 6
@@ -121,20 +134,21 @@ def test_completed_claim_holds_and_fails(tmp_path):
         for i, v in enumerate(values):
             write_result(root, "augmentations", label, i, v)
     rep = report.analyse(ablations.get("augmentations"), PROFILE,
-                         *report.load_runs(root, PROFILE))
+                         *report.read_records(root, PROFILE))
     fgsm, others = rep.claims
     assert fgsm.verdict == HOLDS and fgsm.checks[0].diff == pytest.approx(1.1)
     assert others.verdict == NOT_ENOUGH  # the other augmentations have no runs
     for i, v in enumerate((79.0, 79.5)):  # an augmentation clearly above dropout alone
         write_result(root, "augmentations", "+ position shuffle", i, v)
-    rep = report.analyse(ablations.get("augmentations"), PROFILE, *report.load_runs(root, PROFILE))
+    rep = report.analyse(ablations.get("augmentations"), PROFILE, *report.read_records(root, PROFILE))
     assert rep.claims[1].verdict == FAILS
 
 
 def test_failed_runs_and_collapse_are_reported(tmp_path):
     root = tmp_path / "results"
-    curve = [{"step": s, "loss": 1.0 / s, "dev_spearman": 10.0 + s, "embedding_std": 1e-6}
-             for s in (4, 8, 12, 16)]
+    # near 0 from step 2,000 on, as Figure 5 (collapse: dev below 5 at every validation there)
+    curve = [{"step": s, "loss": 1.0, "dev_spearman": d, "embedding_std": 1e-6}
+             for s, d in ((1000, 20.0), (2000, 2.0), (3000, 1.0))]
     for i in range(2):
         write_result(root, "fig5", "symmetric, eta 0", i, 20.0, status="collapsed", curve=curve)
     config = ablations.get("fig5").config("MoCoSE (eta 0.85)", PROFILE, 42)
@@ -147,6 +161,7 @@ def test_failed_runs_and_collapse_are_reported(tmp_path):
     [rep] = report.build(["fig5"], PROFILE, root, plots)
     dump = _json(root, "fig5")
     assert dump["claims"][0]["verdict"] == HOLDS  # both runs of the symmetric model collapsed
+    assert dump["claims"][0]["paper"] == HOLDS
     sym = _cell(dump, "symmetric, eta 0")
     assert sym["collapsed_runs"] == 2 and "collapsed" in sym["status"]
     assert _cell(dump, "MoCoSE (eta 0.85)")["status"] == "no result (failed: RuntimeError: out of memory)"
@@ -163,7 +178,7 @@ def test_figures_are_drawn_with_and_without_results(tmp_path):
         write_result(root, "align_uniform", "MoCoSE", i, 70.0,
                      analysis={"alignment": align, "uniformity": unif,
                                "singular_values": [3.0, 2.0, 1.0]})
-    write_result(root, "fig2", "eta 0.85, K 512, B 64", 0, 70.0)
+    write_result(root, "fig3", "eta 0.85, K 512, B 64", 0, 70.0)  # Figure 2's MTD 14.67 pools it
     plots = tmp_path / "plots"
     reps = report.build(["align_uniform", "fig7", "fig2", "fig10", "table1"], PROFILE, root, plots)
     for name in ("align_uniform", "fig7", "fig2", "fig10"):
@@ -171,9 +186,10 @@ def test_figures_are_drawn_with_and_without_results(tmp_path):
     mocose = _cell(_json(root, "fig7"), "MoCoSE")
     assert mocose["mean"] == pytest.approx((1 + 2 / 3 + 1 / 3) / 3)  # sv_auc by hand
     au = _cell(_json(root, "align_uniform"), "MoCoSE")
-    assert au["mean"] == pytest.approx(-2.1) and au["std"] == pytest.approx(math.sqrt(0.02))
+    # align_uniform = alignment + uniformity: -1.80 and -1.98 -> mean -1.89, std 0.18 / sqrt(2)
+    assert au["mean"] == pytest.approx(-1.89) and au["std"] == pytest.approx(0.18 / math.sqrt(2))
     t1 = (root / PROFILE / "reports" / "table1.md").read_text()
-    assert "MoCoSE (measured)" in t1 and "GloVe (avg.) (paper, not run)" in t1
+    assert "| MoCoSE " in t1 and "| GloVe (avg.) " in t1 and "— (61.32)" in t1
     assert {r.art.name for r in reps} == {"align_uniform", "fig7", "fig2", "fig10", "table1"}
 
 
@@ -182,7 +198,7 @@ def test_table2_reads_transfer_scores(tmp_path):
     for i, (m, s) in enumerate(((85.0, 85.2), (85.1, 85.1), (84.9, 85.3))):
         write_result(root, "table2", "MoCoSE-BERT", i, transfer=m)
         write_result(root, "table2", "SimCSE-BERT", i, transfer=s)
-    rep = report.analyse(ablations.get("table2"), PROFILE, *report.load_runs(root, PROFILE))
+    rep = report.analyse(ablations.get("table2"), PROFILE, *report.read_records(root, PROFILE))
     within = rep.claims[0]
     assert within.checks[0].metric == "transfer" and within.verdict == HOLDS
     cell = next(cd for cd in rep.cells if cd.cell.label == "MoCoSE-BERT")
@@ -198,7 +214,7 @@ def test_report_command_is_registered(tmp_path, capsys):
     args = parser.parse_args(["report", "kmeans", "--profile", PROFILE, "--results", str(root),
                               "--plots", str(tmp_path / "p")])
     assert args.func(args) == 0
-    assert "kmeans: 0/6 cells with results" in capsys.readouterr().out
+    assert "kmeans: 0/8 cells with results" in capsys.readouterr().out  # 6 + 2 suite additions
     assert (root / PROFILE / "reports" / "kmeans.md").is_file()
 
 
@@ -212,3 +228,222 @@ def test_fgsm_changed_fraction_is_shown(tmp_path):
     report.build(["table9"], PROFILE, root, tmp_path / "plots")
     md = (root / PROFILE / "reports" / "table9.md").read_text()
     assert "FGSM changed" in md and "0.1250" in md
+
+
+# -- the run DataFrame ---------------------------------------------------------------------------------
+def test_load_runs_is_one_tidy_row_per_run(tmp_path):
+    root = tmp_path / "results"
+    assert mocose.load_runs(root, PROFILE).empty  # no runs yet: an empty frame, not an error
+    for i, v in enumerate((76.0, 77.0, 78.0)):
+        write_result(root, "table3", "eta 0.85", i, v)
+    write_result(root, "table3", "eta 0.5", 0, 70.0)
+    for i, dev in enumerate((86.0, 87.0)):
+        write_result(root, "table2", "MoCoSE-BERT", i, transfer=85.0, devacc=dev)
+    runs = mocose.load_runs(root, PROFILE)
+    assert len(runs) == 6 and runs["run_id"].is_unique
+    assert {"seed", "ema_decay", "queue_size", "fgsm_epsilon", "sts", "STS12", "STSBenchmark",
+            "SST2", "SST2_devacc", "transfer_devacc", "preset", "collapsed"} <= set(runs.columns)
+    sts = runs.dropna(subset=["sts"])
+    assert sts.groupby("ema_decay")["sts"].mean().to_dict() == {0.5: 70.0, 0.85: 77.0}
+    assert sorted(sts.loc[sts["ema_decay"] == 0.85, "seed"]) == [42, 43, 44]
+    mocose_rows = runs[runs["fgsm_epsilon"] == 5e-9]
+    assert list(mocose_rows["SST2"]) == [85.0, 85.0]
+    assert sorted(mocose_rows["transfer_devacc"]) == [86.0, 87.0]
+    assert set(runs["preset"]) == {"clean"} and not runs["collapsed"].any()
+
+
+def test_readme_example_runs(tmp_path, monkeypatch):
+    """The README's DataFrame example, run as written from a folder holding ./results."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## The report"):]
+    code = section[section.index("```python") + len("```python"):]
+    code = code[:code.index("```")]
+    monkeypatch.chdir(tmp_path)
+    for i, v in enumerate((76.0, 78.0)):
+        write_result(tmp_path / "results", "table3", "eta 0.85", i, v)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
+    table = namespace["table"]
+    assert table.loc[0.85, "mean"] == pytest.approx(77.0)
+    assert table.loc[0.85, "std"] == pytest.approx(math.sqrt(2.0))
+
+
+def test_preset_comes_from_the_config(tmp_path):
+    from mocose.frame import preset_of
+
+    body = write_result(tmp_path / "results", "table3", "eta 0.85", 0, 76.0)
+    assert preset_of(body) == "clean"  # the config names no preset
+    body["flat_config"]["preset"] = "authors"
+    assert preset_of(body) == "authors"
+    lines = report.provenance_lines(PROFILE, [body])
+    assert any("**Preset**: `authors`" in line for line in lines)
+    assert any("Model selection**: `stsb_dev`" in line for line in lines)
+    assert any("`smoke`" in line and "Not a reproduction" in line for line in lines)
+
+
+# -- the paper's layouts --------------------------------------------------------------------------------
+# Table 1 as printed on slide 4: the rows, their order and the two group headers.
+SLIDE4_TABLE1_ROWS = [
+    "Unsupervised Models (Base)", "GloVe (avg.)", "BERT (first-last avg.)", "BERT-flow",
+    "BERT-whitening", "IS-BERT", "CT-BERT", "RoBERTa (first-last avg.)", "RoBERTa-whitening",
+    "DeCLUTR-RoBERTa", "SimCSE", "MoCoSE", "Unsupervised Models (Large)", "SimCSE-RoBERTa (large)",
+    "SimCSE-BERT (large)", "MoCoSE-BERT (large)"]
+
+
+def test_table1_in_the_papers_layout(tmp_path):
+    root = tmp_path / "results"
+    scores = [{t: 70.0 + k + i for k, t in enumerate(STS_TASKS)} for i in range(3)]  # seed i: +i
+    for i, s in enumerate(scores):
+        write_result(root, "table1", "MoCoSE", i, task_scores=s)
+    write_result(root, "table1", "BERT-[CLS]", 0, 50.0)  # not in the paper: a suite addition
+    report.build(["table1"], PROFILE, root, tmp_path / "plots")
+    rep = report.analyse(ablations.get("table1"), PROFILE, *report.read_records(root, PROFILE))
+    frame = report.display_frame(report.layout(rep))
+    assert list(frame.columns) == ["Model", "STS12", "STS13", "STS14", "STS15", "STS16", "STS-B",
+                                   "SICK-R", "Avg."]
+    assert list(frame["Model"]) == SLIDE4_TABLE1_ROWS
+    mocose_row = frame[frame["Model"] == "MoCoSE"].iloc[0]
+    # STS-B is the sixth task: 75, 76, 77 over the seeds -> 76.00 ± 1.00; the paper's 78.68
+    assert mocose_row["STS-B"] == "76.00 ± 1.00 (78.68)"
+    # the average of 70..76 (+i) is 73 + i -> 74.00 ± 1.00; the paper's 77.27
+    assert mocose_row["Avg."] == "74.00 ± 1.00 (77.27)"
+    assert frame[frame["Model"] == "GloVe (avg.)"].iloc[0]["Avg."] == "— (61.32)"
+    additions = report.additions_frame(rep)
+    assert list(additions.iloc[:, 0]) == ["BERT-[CLS]"] and additions.iloc[0]["Ours"] == "50.00"
+    out = root / PROFILE / "reports"
+    md = (out / "table1.md").read_text()
+    assert "| **Unsupervised Models (Large)**" in md and "## Suite additions" in md
+    tex = (out / "table1.tex").read_text()
+    assert r"\multicolumn{9}{c}{Unsupervised Models (Base)} \\" in tex
+    assert r"76.00 $\pm$ 1.00 (78.68)" in tex and "Unsupervised Models (Base) &" not in tex
+    csv_rows = pd.read_csv(out / "table1.csv")
+    assert list(csv_rows["Model"]) == [r for r in SLIDE4_TABLE1_ROWS if not r.startswith("Unsup")]
+    row = csv_rows[csv_rows["Model"] == "MoCoSE"].iloc[0]
+    assert (row["STS-B mean"], row["STS-B std"], row["STS-B n"], row["STS-B paper"]) == (
+        pytest.approx(76.0), pytest.approx(1.0), 3, 78.68)
+    assert row["group"] == "Unsupervised Models (Base)"
+
+
+def test_table2_compares_mocose_on_dev_accuracy(tmp_path):
+    root = tmp_path / "results"
+    for i, dev in enumerate((86.0, 86.5, 87.0)):
+        write_result(root, "table2", "MoCoSE-BERT", i, transfer=84.0, devacc=dev)
+        write_result(root, "table2", "SimCSE-BERT", i, transfer=85.0 + i, devacc=90.0)
+    report.build(["table2"], PROFILE, root, tmp_path / "plots")
+    rep = report.analyse(ablations.get("table2"), PROFILE, *report.read_records(root, PROFILE))
+    frame = report.display_frame(report.layout(rep)).set_index("Model")
+    assert list(frame.columns) == ["MR", "CR", "SUBJ", "MPQA", "SST", "TREC", "MRPC", "Avg."]
+    assert frame.loc["MoCoSE-BERT ‡", "SST"] == "86.50 ± 0.50 (86.35)"  # dev accuracy
+    assert frame.loc["MoCoSE-BERT ‡", "Avg."] == "86.50 ± 0.50 (85.46)"
+    assert frame.loc["SimCSE-BERT", "SST"] == "86.00 ± 1.00 (85.50)"  # test accuracy
+    md = (root / PROFILE / "reports" / "table2.md").read_text()
+    assert "753 of SST-2's 872 dev sentences" in md
+    numbers = pd.read_csv(root / PROFILE / "reports" / "table2.csv").set_index("Model")
+    assert numbers.loc["MoCoSE-BERT", "SST metric"] == "SST2_devacc"
+    assert numbers.loc["SimCSE-BERT", "SST metric"] == "SST2"
+
+
+def test_table4_is_printed_as_proj_pred_corr(tmp_path):
+    rep = report.analyse(ablations.get("table4"), PROFILE, {}, {})
+    frame = report.display_frame(report.layout(rep))
+    assert list(frame.columns) == ["Proj.", "Pred.", "Corr."]  # slide 5
+    assert list(frame["Proj."]) == ["0", "", "", "1", "", "", "2", "", "", "3", "", ""]
+    assert list(frame["Pred."]) == ["1", "2", "3"] * 4
+    assert frame["Corr."].iloc[4] == "no result (76.89)"
+
+
+def test_grid_table_has_a_spanning_column_header(tmp_path):
+    root = tmp_path / "results"
+    report.build(["table7"], PROFILE, root, tmp_path / "plots")
+    rep = report.analyse(ablations.get("table7"), PROFILE, {}, {})
+    lay = report.layout(rep)
+    assert lay.columns == ["128", "256", "512", "1024", "4096"] and lay.column_title
+    tex = (root / PROFILE / "reports" / "table7.tex").read_text()
+    assert r"\multicolumn{5}{c}{" + lay.column_title + "}" in tex
+
+
+# -- figures: the paper's axes ---------------------------------------------------------------------------
+def _cells(name: str, root: Path):
+    return report.analyse(ablations.get(name), PROFILE, *report.read_records(root, PROFILE)).cells
+
+
+def test_mtd_axis_is_linear_from_zero(tmp_path):
+    root = tmp_path / "results"
+    for i, v in enumerate((76.0, 77.0)):  # Figure 2's MTD 14.67 pools Figure 3's batch sizes
+        write_result(root, "fig3", "eta 0.85, K 512, B 64", i, v)
+        write_result(root, "fig3", "eta 0.85, K 1024, B 128", i, v + 1.0)
+    write_result(root, "fig2", "SimCSE-unsup-bert-base", 0, 75.0)
+    cells = {cd.cell.label: cd for cd in _cells("fig2", root)}
+    assert sorted(cells["MTD 14.67"].values()) == [76.0, 77.0, 77.0, 78.0]
+    fig = plots.draw(ablations.get("fig2"), list(cells.values()), "")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "linear" and ax.get_xlim()[0] < 0 < 21 < ax.get_xlim()[1]
+    assert any(isinstance(c, mcoll.PolyCollection) for c in ax.collections)  # the seed band
+    [paper] = [ln for ln in ax.get_lines() if ln.get_label() == "SimCSE-unsup-bert-base (paper)"]
+    assert (list(paper.get_xdata()), list(paper.get_ydata())) == ([0.0], [76.25])  # slide 8
+    assert "SimCSE-unsup-bert-base (ours)" in ax.get_legend_handles_labels()[1]
+
+
+def test_spectrum_is_raw_singular_values_against_index(tmp_path):
+    root = tmp_path / "results"
+    for i, sv in enumerate(([4.0, 2.0, 1.0, 0.5], [2.0, 4.0, 1.0, 1.5])):  # unsorted on purpose
+        write_result(root, "fig7", "MoCoSE", i, 70.0, analysis={"singular_values": sv})
+    fig = plots.draw_spectrum(ablations.get("fig7"), _cells("fig7", root), "")
+    [line] = fig.axes[0].get_lines()
+    assert list(line.get_xdata()) == [0, 1, 2, 3]
+    assert list(line.get_ydata()) == pytest.approx([4.0, 2.0, 1.25, 0.75])  # sorted, not normalised
+    assert fig.axes[0].get_xscale() == "linear"
+
+
+def test_box_plots_one_box_per_dimension_and_queue_panels(tmp_path):
+    from matplotlib.patches import PathPatch
+
+    root = tmp_path / "results"
+    for label in ("d 256", "d 768", "d 2048"):
+        for i in range(3):
+            write_result(root, "fig10", label, i, 70.0 + i)
+    fig = plots.draw(ablations.get("fig10"), _cells("fig10", root), "")
+    ax = fig.axes[0]
+    assert sum(isinstance(p, PathPatch) for p in ax.patches) == 3
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["256", "512", "768", "1024", "2048"]
+    for size in (128, 1024, 4096):
+        for i in range(2):
+            write_result(root, "fig12", f"K {size}, begin {size // 4}", i, 70.0 + i)
+            write_result(root, "fig12", f"K {size}, begin {size}", i, 71.0 + i)
+    fig = plots.draw(ablations.get("fig12"), _cells("fig12", root), "")
+    zoom, whole = fig.axes[:2]
+    assert zoom.get_title() == "(left) Zoomed view"
+    assert [t.get_text() for t in zoom.get_xticklabels()] == ["128", "256", "512", "1024"]
+    assert [t.get_text() for t in whole.get_xticklabels()][-1] == "4096"
+    assert sum(isinstance(p, PathPatch) for p in zoom.patches) == 4  # 2 sizes x 2 initial fills
+    assert sum(isinstance(p, PathPatch) for p in whole.patches) == 6
+
+
+def test_validation_curves_are_seed_means_with_a_band(tmp_path):
+    root = tmp_path / "results"
+    for i, shift in enumerate((0.0, 2.0)):
+        curve = [{"step": s, "dev_spearman": 10.0 + shift, "embedding_std": 0.1} for s in (8, 16)]
+        write_result(root, "fig5", "symmetric, eta 0", i, 20.0, curve=curve)
+    fig = plots.draw(ablations.get("fig5"), _cells("fig5", root), "")
+    ax = fig.axes[0]
+    line, paper = [ln for ln in ax.get_lines() if ln.get_label().startswith("symmetric")]
+    assert list(line.get_xdata()) == [8, 16] and list(line.get_ydata()) == [11.0, 11.0]
+    assert paper.get_label().endswith("(paper, approx.)") and paper.get_linestyle() == "--"
+    assert paper.get_xdata()[-1] == 14000  # slide 5's x axis runs to ~14,000 steps
+    assert any(isinstance(c, mcoll.PolyCollection) for c in ax.collections)
+    report.build(["fig5"], PROFILE, root, tmp_path / "plots")
+    md = (root / PROFILE / "reports" / "fig5.md").read_text()
+    assert "16 steps" in md and "cannot appear" in md  # a smoke run never reaches step 10,000
+
+
+def test_bar_chart_puts_the_paper_beside_ours(tmp_path):
+    root = tmp_path / "results"
+    from matplotlib.container import BarContainer
+
+    for i in range(2):
+        write_result(root, "table6b", "B 64", i, 76.0 + i)
+    fig = plots.draw(ablations.get("table6b"), _cells("table6b", root), "")
+    ours, paper = [c for c in fig.axes[0].containers if isinstance(c, BarContainer)]
+    assert [b.get_height() for b in paper] == pytest.approx([73.86, 77.25, 76.78, 76.62])  # slide 6
+    assert ours[1].get_height() == pytest.approx(76.5)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["32", "64", "128", "256"]
