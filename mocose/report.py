@@ -573,14 +573,15 @@ def render_markdown(rep: ArtifactReport, plot_files: Sequence[Path] = (),
         if lay.dev_rows:
             out += [DEV_NOTE, ""]
         out.append(to_markdown(display_frame(lay, emphasis="**")))
-    if any(cd.addition for cd in rep.cells):
-        out += ["", "## Suite additions", "",
-                "Cells the paper does not have, run by the suite for context: never part of the "
-                "paper's grid or its claims.", "", to_markdown(additions_frame(rep))]
     for path in plot_files:
         if path.suffix == ".png":
             rel = os.path.relpath(path, md_path.parent) if md_path else str(path)
             out += ["", "## Figure", "", f"![{art.name}]({rel})"]
+    if any(cd.addition for cd in rep.cells):
+        out += ["", "## Suite additions", "",
+                "Cells the paper does not have, run by the suite for context: never part of the "
+                "paper's grid, and named only by claims marked as needing them.", "",
+                to_markdown(additions_frame(rep))]
     out += ["", "## Cells", "", to_markdown(cells_frame(rep)), "", "## Claims", "",
             claims_markdown(rep), "", f"_Test_: {TEST_NOTE}"]
     return "\n".join(out) + "\n"
