@@ -365,14 +365,16 @@ def draw_spectrum(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> 
         mat = np.stack([s[:length] for s in spectra])
         mean = mat.mean(axis=0)
         index = np.arange(length)
-        ax.plot(index, mean, color=color, lw=1.6, label=f"{cd.cell.label} (n={len(spectra)})")
+        ax.plot(index, mean, color=color, lw=1.6,
+                label=f"{cd.cell.series or cd.cell.label} (n={len(spectra)})")
         if len(spectra) > 1:
             sd = mat.std(axis=0, ddof=1)
             ax.fill_between(index, mean - sd, mean + sd, color=color, alpha=0.2, lw=0)
         ax.set_xlim(-0.02 * length, length * 1.04)
     _finish(ax, art, subtitle, has_any)
-    ax.set_xlabel("index")  # slide 6: raw singular values against their index, not normalised
-    ax.set_ylabel("singular values")
+    # slide 6: raw singular values against their index 0..d-1, not normalised
+    ax.set_xlabel(art.x_label or "index")
+    ax.set_ylabel(art.y_label or "Singular Values")
     return fig
 
 
