@@ -41,3 +41,29 @@ def run_experiment(config: Config, data_dir: Path, work_dir: Path, device: str =
         "mtd": mtd(config.ema.ema_decay, config.queue.queue_size, config.train.batch_size) if measured else None,
         "best_checkpoint": str(checkpoint),
     }
+
+
+def evaluate_more(config: Config, result: dict[str, Any], tasks: list[str], data_dir: Path,
+                  device: str = "cpu", progress: bool = True) -> dict[str, Any]:
+    """A finished run's metrics with ``tasks`` added: its kept best checkpoint (or, for method
+    none, the encoder itself) evaluated on them, merged into the tasks it already has."""
+    from . import encoders
+    from .evaluation import SentenceEncoder, evaluate
+    from .evaluation.run import averages
+
+    if config.model.method == "none":
+        checkpoint = config.model.encoder
+    else:
+        checkpoint = result.get("best_checkpoint")
+        if not checkpoint or not Path(checkpoint).is_dir():
+            raise FileNotFoundError(
+                f"run {result.get('run_id')} kept no best checkpoint ({checkpoint}): it cannot be "
+                f"evaluated on {', '.join(tasks)}; delete its result file to train it again")
+    model, tokenizer = encoders.load(checkpoint)
+    enc = SentenceEncoder(model.to(device), tokenizer, pooler=config.eval.eval_pooler,
+                          batch_size=config.eval.eval_batch_size, device=device)
+    new = evaluate(enc, tasks, data_dir, progress=progress)
+    old = result.get("metrics") or {}
+    merged = {**(old.get("tasks") or {}), **new["tasks"]}
+    return {"tasks": merged, "avg": averages(merged),
+            "seconds": {**(old.get("seconds") or {}), **new["seconds"]}}

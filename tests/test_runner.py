@@ -128,7 +128,7 @@ def env(tmp_path, monkeypatch):
 def reproduce_cmd(tmp: Path, name: str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "mocose.runner", "reproduce", name, "--profile", PROFILE,
             "--results", str(tmp / "results"), "--data", str(tmp / "data"), "--no-report",
-            "--quiet", *extra]
+            "--quiet", "--seeds", "1", *extra]
 
 
 def started(tmp: Path) -> list[tuple[str, bool]]:
@@ -350,7 +350,7 @@ def test_run_all_continues_past_a_failed_artifact_and_exits_non_zero(env):
                        f'exec {sys.executable} -m mocose.runner "$@"\n')
     wrapper.chmod(0o755)
     done = subprocess.run([str(ROOT / "run_all.sh"), "--profile", PROFILE, "--devices", "cpu:2",
-                           "--data", str(env / "data"), "--results", str(env / "results")],
+                           "--seeds", "1", "--data", str(env / "data"), "--results", str(env / "results")],
                           env=dict(os.environ, MOCOSE=str(wrapper)), capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 1, done.stdout + done.stderr

@@ -36,11 +36,16 @@ def evaluate(enc: SentenceEncoder, tasks="sts", data_dir=None, progress: bool = 
             seconds[name] = round(time.perf_counter() - start, 2)
     finally:
         enc.progress = old
+    return {"tasks": results, "avg": averages(results), "seconds": seconds}
+
+
+def averages(results: dict) -> dict:
+    """The mean score of each group (sts, transfer) over its tasks in ``results`` (None: none)."""
     avg = {}
     for group, members in (("sts", STS_TASKS), ("transfer", TRANSFER_TASKS)):
         scores = [results[t]["score"] for t in members if t in results]
         avg[group] = float(np.mean(scores)) if scores else None
-    return {"tasks": results, "avg": avg, "seconds": seconds}
+    return avg
 
 
 def versions() -> dict:

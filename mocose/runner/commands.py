@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import json
 import os
 import sys
@@ -12,7 +13,7 @@ from ..config import ConfigError
 from . import store
 from .dispatch import DEVICES_HELP
 from .job import run_job
-from .plan import results_root
+from .plan import counts, results_root
 from .sweep import execute
 
 # The registry module (CONTRACT_RUNS.md: names(), get(name)); tests point this at a small stand-in.
@@ -20,6 +21,8 @@ REGISTRY_ENV = "MOCOSE_REGISTRY"
 DEFAULT_REGISTRY = "ablations"
 # The report entry point (mocose/report.py): build(names, profile, results_dir, plots_dir).
 REPORT_ENTRY = "build"
+# Runs per cell unless --seeds says otherwise: with one seed no claim can be tested at all.
+DEFAULT_SEEDS = 3
 
 
 CLUSTER_HELP = """\
@@ -75,6 +78,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def evaluated_later(reg: Any, profile: str, seeds: int) -> frozenset[str]:
+    """Runs that artifacts evaluate on different tasks (Tables 1 and 2 share their models): each
+    keeps its best checkpoint so the next artifact only evaluates it."""
+    tasks: dict[str, set[str]] = {}
+    for name in reg.names():
+        for _, config in reg.get(name).configs(profile, seeds):
+            tasks.setdefault(config.digest(), set()).add(config.eval.eval_tasks)
+    return frozenset(run_id for run_id, asked in tasks.items() if len(asked) > 1)
+
+
 def run_report(name: str, profile: str, results_dir: str | os.PathLike,
                plots_dir: str | os.PathLike = "plots") -> int:
     """Build the report of ``name`` (mocose.report, imported only now, so a sweep never waits on
@@ -102,15 +115,22 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise ConfigError(f"--seeds {args.seeds} is not allowed: --seeds must be at least 1")
-    art = registry().get(args.name)
+    if args.json and not args.dry_run:
+        raise ConfigError("--json is only allowed with --dry-run")
+    reg = registry()
+    art = reg.get(args.name)
     pairs = art.configs(args.profile, args.seeds)
     data_dir = resolve_data_dir(args.data)
     results = results_root(args.results)
     summary = execute(pairs, profile=args.profile, results_dir=results, data_dir=data_dir,
                       devices=args.devices, scheduler=args.scheduler,
                       keep_checkpoints=args.keep_checkpoints, dry_run=args.dry_run,
-                      artifact=args.name, progress=not args.quiet)
+                      artifact=args.name, progress=not args.quiet,
+                      out=io.StringIO() if args.json else None,
+                      keep_best=evaluated_later(reg, args.profile, args.seeds))
     if args.dry_run:
+        if args.json:
+            print(json.dumps(counts(summary.plan)))
         return 0
     code = 0 if summary.ok else 1
     if not args.no_report:
@@ -132,8 +152,9 @@ def cmd_job(args: argparse.Namespace) -> int:
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="cpu", help="profile of the runs (default: cpu)")
-    parser.add_argument("--seeds", type=int, default=1,
-                        help="runs per cell: seeds base..base+N-1, base the profile's seed (default 1)")
+    parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
+                        help="runs per cell: seeds base..base+N-1, base the profile's seed (default "
+                             f"{DEFAULT_SEEDS}: a claim's test needs >= 2 runs per cell)")
     parser.add_argument("--results", default=None,
                         help=f"results folder (default: ${store.RESULTS_ENV} or ./results)")
 
@@ -163,6 +184,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--keep-checkpoints", action="store_true",
                    help="keep each run's work dir (checkpoints) after it finishes")
     p.add_argument("--dry-run", action="store_true", help="show the plan and stop")
+    p.add_argument("--json", action="store_true",
+                   help='with --dry-run: print only {"to_train": N, "to_evaluate": M, "done": K}')
     p.add_argument("--plots", default="plots", help="plots folder of the report (default: ./plots)")
     p.add_argument("--no-report", action="store_true", help="do not build the report afterwards")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-run lines")

@@ -27,6 +27,9 @@ from . import store
 # Tests name a picklable stand-in for run_experiment here ("module:function"); users never need it.
 EXPERIMENT_ENV = "MOCOSE_EXPERIMENT_FN"
 DEFAULT_EXPERIMENT = "mocose.experiment:run_experiment"
+# ... and for the step that evaluates a finished run's kept checkpoint on more tasks.
+EVALUATE_ENV = "MOCOSE_EVALUATE_FN"
+DEFAULT_EVALUATE = "mocose.experiment:evaluate_more"
 PARENT_ENV = "MOCOSE_JOB_PARENT"
 
 
@@ -42,6 +45,7 @@ def make_spec(config: Config, *, results_dir: Path, data_dir: Path, keep_checkpo
         "git_commit": git_commit,
         "progress": bool(progress),
         "experiment": os.environ.get(EXPERIMENT_ENV) or DEFAULT_EXPERIMENT,
+        "evaluator": os.environ.get(EVALUATE_ENV) or DEFAULT_EVALUATE,
     }
 
 
@@ -119,6 +123,9 @@ def run_job(spec: dict[str, Any]) -> int:
     work_dir = store.work_path(results, profile, run_id)
 
     lock = work_dir.with_name(f"{run_id}.lock")
+    if spec.get("evaluate"):
+        with run_lock(lock):
+            return evaluate_job(spec, config, result_file, failed_file)
     with run_lock(lock):
         if result_file.exists():  # finished meanwhile by another sweep
             return 0
@@ -140,8 +147,13 @@ def run_job(spec: dict[str, Any]) -> int:
         wall = time.time() - start
         removed = not spec.get("keep_checkpoints") and work_dir.exists()
         result = dict(body)
-        if removed and result.get("best_checkpoint"):
+        # A run another artifact evaluates later on more tasks keeps its best checkpoint.
+        keep_best = removed and bool(spec.get("keep_best")) and _inside(result.get("best_checkpoint"), work_dir)
+        if removed and not keep_best and result.get("best_checkpoint"):
             result["best_checkpoint"] = None  # the folder goes with the work dir
+        from ..evaluation.tasks import parse_tasks
+
+        result["evaluated_tasks"] = parse_tasks(config.eval.eval_tasks)
         result.update(store.identity(config))
         result.update({
             "wall_time": wall,
@@ -154,7 +166,53 @@ def run_job(spec: dict[str, Any]) -> int:
         store.atomic_write_json(result_file, result)
         failed_file.unlink(missing_ok=True)
         if removed:
-            shutil.rmtree(work_dir, ignore_errors=True)
+            _clear_work(work_dir, keep=Path(result["best_checkpoint"]) if keep_best else None)
         # Safe to unlink while held: a waiter that then gets the lock finds the result and stops.
         lock.unlink(missing_ok=True)
+    return 0
+
+
+def _inside(path: str | None, folder: Path) -> bool:
+    return bool(path) and Path(path).resolve().is_relative_to(folder.resolve())
+
+
+def _clear_work(work_dir: Path, keep: Path | None = None) -> None:
+    """Remove a finished run's work dir, or everything in it but the ``keep`` folder."""
+    if keep is None:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        return
+    for child in work_dir.iterdir():
+        if child.resolve() == keep.resolve():
+            continue
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def evaluate_job(spec: dict[str, Any], config: Config, result_file: Path, failed_file: Path) -> int:
+    """Evaluate a finished run on the tasks ``spec["evaluate"]`` names (its kept best checkpoint,
+    or the encoder itself for method none) and merge the scores into its result file."""
+    start = time.time()
+    try:
+        result = store.read_json(result_file)
+        tasks = [t for t in spec["evaluate"] if t not in result.get("evaluated_tasks", ())]
+        if tasks:
+            evaluate = experiment_function(spec.get("evaluator") or DEFAULT_EVALUATE)
+            _pin_threads(spec.get("threads"))
+            metrics = evaluate(config, result, tasks, Path(spec["data_dir"]),
+                               device=spec.get("device", "cpu"), progress=bool(spec.get("progress")))
+            result["metrics"] = metrics
+            result["evaluated_tasks"] = list(dict.fromkeys(list(result.get("evaluated_tasks", ())) + tasks))
+            result.setdefault("evaluations", []).append({
+                "tasks": tasks, "wall_time": time.time() - start, "created": store.now_iso(),
+                "device": spec.get("device_label") or spec.get("device", "cpu"), "host": store.host(),
+                "git_commit": spec.get("git_commit")})
+            store.atomic_write_json(result_file, result)
+    except BaseException as err:  # noqa: BLE001 - recorded like a failed run; the result stays
+        store.atomic_write_json(failed_file, failure_record(
+            config, spec, f"evaluating on {spec.get('evaluate')}: {type(err).__name__}: {err}",
+            traceback.format_exc(), time.time() - start))
+        return 130 if isinstance(err, KeyboardInterrupt) else 1
+    failed_file.unlink(missing_ok=True)
     return 0

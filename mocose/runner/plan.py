@@ -18,6 +18,7 @@ class PlannedRun:
     run_id: str
     config: Config
     cells: list[str] = field(default_factory=list)
+    missing_tasks: list[str] = field(default_factory=list)  # a done run's tasks still to evaluate
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Plan:
     done: list[PlannedRun]
     todo: list[PlannedRun]
     failed_before: list[str]  # run_ids of todo runs whose last attempt failed (retried now)
+    evaluate: list[PlannedRun] = field(default_factory=list)  # done runs missing some eval tasks
 
 
 def plan_runs(pairs: Iterable[tuple[Any, Config]], results_dir: str | os.PathLike, profile: str,
@@ -35,6 +37,8 @@ def plan_runs(pairs: Iterable[tuple[Any, Config]], results_dir: str | os.PathLik
     """Split the artifact's (cell, config) pairs into finished and missing runs.
 
     A run is done when results/<profile>/runs/<run_id>.json exists; nothing done is ever rerun.
+    A done run whose result lacks tasks its config's eval_tasks asks for (the run_id leaves
+    eval_tasks out: Table 2 asks Table 1's runs for the transfer tasks) is to be evaluated.
     """
     by_id: dict[str, PlannedRun] = {}
     for cell, config in pairs:
@@ -49,7 +53,17 @@ def plan_runs(pairs: Iterable[tuple[Any, Config]], results_dir: str | os.PathLik
     done_ids = {r.run_id for r in done}
     todo = [r for r in runs if r.run_id not in done_ids]
     failed = [r.run_id for r in todo if store.failure_path(results_dir, profile, r.run_id).exists()]
-    return Plan(artifact, profile, runs, done, todo, failed)
+    for run in done:
+        result = store.read_json(store.result_path(results_dir, profile, run.run_id))
+        run.missing_tasks = store.missing_tasks(result, run.config)
+    evaluate = [r for r in done if r.missing_tasks]
+    return Plan(artifact, profile, runs, done, todo, failed, evaluate)
+
+
+def counts(plan: Plan) -> dict[str, int]:
+    """What a sweep would do: runs to train, finished runs to evaluate on more tasks, runs done."""
+    return {"to_train": len(plan.todo), "to_evaluate": len(plan.evaluate),
+            "done": len(plan.done) - len(plan.evaluate)}
 
 
 def estimate_seconds(plan: Plan, results_dir: str | os.PathLike, parallel: int) -> float | None:
@@ -92,6 +106,7 @@ def describe(plan: Plan, estimate: float | None, where: str) -> str:
     """The plan as shown before dispatch."""
     lines = [f"{plan.artifact or 'sweep'} [{plan.profile}]: {len(plan.runs)} runs, "
              f"{len(plan.done)} done, {len(plan.todo)} to run"
+             + (f", {len(plan.evaluate)} done to evaluate on more tasks" if plan.evaluate else "")
              + (f" ({len(plan.failed_before)} failed before, retried)" if plan.failed_before else "")]
     if plan.todo:
         lines.append(f"  on {where}; estimated time {format_duration(estimate)}")

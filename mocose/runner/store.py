@@ -132,7 +132,9 @@ def remove_stale_temps(results_dir: str | os.PathLike, profile: str,
 
 # -- identity and provenance ---------------------------------------------------------------------
 def identity(config: Config) -> dict[str, Any]:
-    """The fields that say which run a file belongs to (run_id = config.digest())."""
+    """The fields that say which run a file belongs to. run_id = config.digest(): what was trained
+    (and how embeddings are read), never which tasks it is evaluated on (eval_tasks is left out),
+    so artifacts that evaluate one model on different tasks share the run."""
     return {
         "schema": SCHEMA,
         "run_id": config.digest(),
@@ -141,6 +143,21 @@ def identity(config: Config) -> dict[str, Any]:
         "config": config.to_dict(),
         "flat_config": config.flat(),
     }
+
+
+def missing_tasks(result: dict[str, Any], config: Config) -> list[str]:
+    """Tasks ``config.eval.eval_tasks`` asks for that a finished run's result lacks: those it was
+    evaluated on are ``evaluated_tasks`` (the runner records them), else its metrics' tasks. A
+    result with neither (written by hand, or by an older suite) is taken as complete."""
+    from ..evaluation.tasks import parse_tasks
+
+    if "evaluated_tasks" in result:
+        have = set(result["evaluated_tasks"])
+    elif isinstance((result.get("metrics") or {}).get("tasks"), dict):
+        have = set(result["metrics"]["tasks"])
+    else:
+        return []
+    return [t for t in parse_tasks(config.eval.eval_tasks) if t not in have]
 
 
 def versions() -> dict[str, str | None]:

@@ -69,9 +69,11 @@ class _Progress:
 def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: str | os.PathLike,
             data_dir: str | os.PathLike, devices: str = "cpu", scheduler: str | None = None,
             keep_checkpoints: bool = False, dry_run: bool = False, artifact: str = "",
-            progress: bool = True, out=None) -> SweepSummary:
+            progress: bool = True, out=None, keep_best: frozenset[str] = frozenset()) -> SweepSummary:
     """Plan the runs of ``pairs`` (cell, config) under ``results_dir``, show the plan, run what is
-    missing (unless ``dry_run``) and return what happened."""
+    missing (unless ``dry_run``): train the runs not done, evaluate done runs on the tasks they
+    lack; return what happened. Runs in ``keep_best`` keep their best checkpoint (another
+    artifact evaluates them later on more tasks)."""
     out = out or sys.stdout
     results = Path(results_dir).expanduser().resolve()
     slots = dispatch.parse_devices(devices)
@@ -87,11 +89,14 @@ def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: s
         parallel = len(slots)
     print(describe(plan, estimate_seconds(plan, results, parallel), where), file=out, flush=True)
     summary = SweepSummary(plan)
-    if dry_run or not plan.todo:
+    if dry_run or not (plan.todo or plan.evaluate):
         return summary
     commit = store.git_commit()
-    specs = [make_spec(run.config, results_dir=results, data_dir=Path(data_dir),
-                       keep_checkpoints=keep_checkpoints, git_commit=commit) for run in plan.todo]
+    specs = [dict(make_spec(run.config, results_dir=results, data_dir=Path(data_dir),
+                            keep_checkpoints=keep_checkpoints, git_commit=commit),
+                  keep_best=run.run_id in keep_best) for run in plan.todo]
+    specs += [dict(make_spec(run.config, results_dir=results, data_dir=Path(data_dir),
+                             git_commit=commit), evaluate=run.missing_tasks) for run in plan.evaluate]
     bar = _Progress(len(specs), artifact or profile, progress)
     try:
         if scheduler:
@@ -102,7 +107,7 @@ def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: s
         bar.close()
     failed = summary.failed
     print(f"{artifact or 'sweep'} [{profile}]: {len(summary.outcomes) - len(failed)} done, "
-          f"{len(failed)} failed, {len(plan.todo) - len(summary.outcomes)} left", file=out, flush=True)
+          f"{len(failed)} failed, {len(specs) - len(summary.outcomes)} left", file=out, flush=True)
     for outcome in failed:
         print(f"  failed {outcome.run_id}: {outcome.error} (see "
               f"{store.failure_path(results, profile, outcome.run_id)})", file=out)

@@ -1,0 +1,163 @@
+"""Runs shared between artifacts: a run is what was trained, not what it is evaluated on.
+
+Two artifacts with one recipe, one evaluated on STS and one on the transfer tasks (Tables 1 and 2
+in small): the second trains nothing, it evaluates the first's kept best checkpoint. The fast test
+uses stand-ins for training and evaluation (this module, through MOCOSE_EXPERIMENT_FN /
+MOCOSE_EVALUATE_FN / MOCOSE_REGISTRY); the slow one the real code on the smoke profile.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ablations.spec import STS_TASKS, TRANSFER_TASKS, Artifact, Cell
+from mocose.config import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+PROFILE = "smoke"
+
+# The stand-in registry: one trained recipe (plus an untrained encoder), asked for by two tables.
+_CELLS = (Cell("MoCoSE", {"fgsm_epsilon": 5e-9}), Cell("BERT", {"method": "none"}))
+ARTIFACTS = {"sts_table": Artifact("sts_table", "STS", "table", _CELLS, evaluation="sts"),
+             "transfer_table": Artifact("transfer_table", "transfer", "table", _CELLS,
+                                        evaluation="transfer", metric="transfer")}
+
+
+def names():
+    return list(ARTIFACTS)
+
+
+def get(name):
+    if name not in ARTIFACTS:
+        raise ConfigError(f"unknown artifact {name!r}")
+    return ARTIFACTS[name]
+
+
+def _log(event: str, config) -> None:
+    with open(os.environ["MOCOSE_FAKE_LOG"], "a") as f:
+        f.write(f"{event} {config.digest()} {config.eval.eval_tasks}\n")
+
+
+def fake_experiment(config, data_dir, work_dir, device="cpu", resume=True, progress=True):
+    """Trains nothing: keeps a 'best' folder (the encoder itself for method none, as the real
+    experiment) and scores each asked task 50."""
+    _log("train", config)
+    best = Path(work_dir) / "best"
+    (Path(work_dir) / "state").mkdir(parents=True, exist_ok=True)
+    if config.model.method == "none":
+        best = Path(config.model.encoder)
+    else:
+        best.mkdir()
+    from mocose.evaluation.tasks import parse_tasks
+
+    tasks = {t: {"score": 50.0} for t in parse_tasks(config.eval.eval_tasks)}
+    return {"status": "ok", "metrics": {"tasks": tasks, "avg": {}}, "analysis": {},
+            "training": {"steps": 1, "curve": []}, "mtd": None, "best_checkpoint": str(best)}
+
+
+def fake_evaluate(config, result, tasks, data_dir, device="cpu", progress=True):
+    """Evaluates the kept checkpoint (which must exist for a trained run) on more tasks: 60 each."""
+    _log("evaluate", config)
+    if config.model.method != "none":
+        assert Path(result["best_checkpoint"]).is_dir(), "the best checkpoint was not kept"
+    merged = {**result["metrics"]["tasks"], **{t: {"score": 60.0} for t in tasks}}
+    return {"tasks": merged, "avg": {}}
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    (tmp_path / "data" / "senteval").mkdir(parents=True)
+    monkeypatch.setenv("MOCOSE_EXPERIMENT_FN", "test_shared_runs:fake_experiment")
+    monkeypatch.setenv("MOCOSE_EVALUATE_FN", "test_shared_runs:fake_evaluate")
+    monkeypatch.setenv("MOCOSE_REGISTRY", "test_shared_runs")
+    monkeypatch.setenv("MOCOSE_FAKE_LOG", str(tmp_path / "fake.log"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(TESTS)]))
+    return tmp_path
+
+
+def reproduce(tmp: Path, name: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mocose.runner", "reproduce", name, "--profile",
+                           PROFILE, "--results", str(tmp / "results"), "--data", str(tmp / "data"),
+                           "--no-report", "--quiet", "--seeds", "2", *extra],
+                          capture_output=True, text=True, timeout=300)
+
+
+def dry_json(tmp: Path, name: str) -> dict:
+    done = reproduce(tmp, name, "--dry-run", "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def events(tmp: Path) -> list[str]:
+    log = tmp / "fake.log"
+    return [line.split()[0] for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_eval_tasks_are_not_part_of_a_run():
+    sts, transfer = (get(n).configs(PROFILE, 2) for n in names())
+    assert [c.digest() for _, c in sts] == [c.digest() for _, c in transfer]
+    assert sts[0][1].eval.eval_tasks != transfer[0][1].eval.eval_tasks
+    assert sts[0][1].digest() != sts[0][1].override({"fgsm_epsilon": 0.0}).digest()
+
+
+def test_second_table_evaluates_the_first_tables_runs(env):
+    assert dry_json(env, "transfer_table") == {"to_train": 4, "to_evaluate": 0, "done": 0}
+    first = reproduce(env, "sts_table")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert events(env) == ["train"] * 4
+    assert dry_json(env, "transfer_table") == {"to_train": 0, "to_evaluate": 4, "done": 0}
+    second = reproduce(env, "transfer_table")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert events(env) == ["train"] * 4 + ["evaluate"] * 4  # nothing trained again
+    assert dry_json(env, "transfer_table") == {"to_train": 0, "to_evaluate": 0, "done": 4}
+    assert dry_json(env, "sts_table") == {"to_train": 0, "to_evaluate": 0, "done": 4}
+    runs = [json.loads(p.read_text()) for p in (env / "results" / PROFILE / "runs").glob("*.json")]
+    assert len(runs) == 4
+    for r in runs:
+        assert r["evaluated_tasks"] == list(STS_TASKS) + list(TRANSFER_TASKS)
+        assert {t: v["score"] for t, v in r["metrics"]["tasks"].items()} == {
+            **{t: 50.0 for t in STS_TASKS}, **{t: 60.0 for t in TRANSFER_TASKS}}
+        assert r["evaluations"][0]["tasks"] == list(TRANSFER_TASKS)
+    work = env / "results" / PROFILE / "work"
+    kept = sorted(p.name for p in work.glob("*/*"))
+    assert kept == ["best", "best"]  # the trained runs keep best/ only (state/ removed)
+
+
+def test_dry_run_json_needs_dry_run(env):
+    done = reproduce(env, "sts_table", "--json")
+    assert done.returncode == 2 and "--json is only allowed with --dry-run" in done.stderr
+
+
+@pytest.mark.slow
+def test_smoke_table2_after_table1_trains_nothing(tmp_path):
+    """The real experiment on the smoke profile, one seed: the transfer table only evaluates."""
+    data = os.environ.get("MOCOSE_DATA")
+    if not data or not Path(data, "senteval").is_dir():
+        pytest.skip("needs MOCOSE_DATA with SentEval's data")
+    env = dict(os.environ, MOCOSE_REGISTRY="test_shared_runs",
+               PYTHONPATH=os.pathsep.join([str(ROOT), str(TESTS)]))
+    for key in ("MOCOSE_EXPERIMENT_FN", "MOCOSE_EVALUATE_FN"):
+        env.pop(key, None)
+
+    def run(name: str, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "mocose", "reproduce", name, "--profile",
+                               PROFILE, "--results", str(tmp_path / "results"), "--data", data,
+                               "--no-report", "--quiet", "--seeds", "1", *extra],
+                              capture_output=True, text=True, timeout=1200, env=env)
+
+    assert run("sts_table").returncode == 0
+    plan = run("transfer_table", "--dry-run", "--json")
+    assert json.loads(plan.stdout) == {"to_train": 0, "to_evaluate": 2, "done": 0}, plan.stderr
+    done = run("transfer_table")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    runs = [json.loads(p.read_text()) for p in (tmp_path / "results" / PROFILE / "runs").glob("*.json")]
+    assert len(runs) == 2
+    for r in runs:
+        assert r["metrics"]["avg"]["transfer"] is not None and r["metrics"]["avg"]["sts"] is not None
+        assert r["training"]["steps"] == (0 if r["config"]["model"]["method"] == "none" else 16)
