@@ -406,6 +406,11 @@ def test_box_plots_one_box_per_dimension_and_queue_panels(tmp_path):
     ax = fig.axes[0]
     assert sum(isinstance(p, PathPatch) for p in ax.patches) == 3
     assert [t.get_text() for t in ax.get_xticklabels()] == ["256", "512", "768", "1024", "2048"]
+    paper = [ln for ln in ax.get_lines() if ln.get_label() == "paper"][0]
+    assert list(paper.get_ydata()) == [74.5, 76.1, 77.05, 77.05, 77.0]  # medians read off slide 6
+    report.build(["fig10"], PROFILE, root, tmp_path / "plots")
+    md = (root / PROFILE / "reports" / "fig10.md").read_text()
+    assert "| ~74.50 " in md  # read off a plot: marked approximate
     for size in (128, 1024, 4096):
         for i in range(2):
             write_result(root, "fig12", f"K {size}, begin {size // 4}", i, 70.0 + i)
@@ -417,6 +422,9 @@ def test_box_plots_one_box_per_dimension_and_queue_panels(tmp_path):
     assert [t.get_text() for t in whole.get_xticklabels()][-1] == "4096"
     assert sum(isinstance(p, PathPatch) for p in zoom.patches) == 4  # 2 sizes x 2 initial fills
     assert sum(isinstance(p, PathPatch) for p in whole.patches) == 6
+    # a begin size keeps its colour in both panels: K 128 begin 128 is the 2nd box of each
+    boxes = [[p for p in ax.patches if isinstance(p, PathPatch)] for ax in (zoom, whole)]
+    assert boxes[0][1].get_facecolor() == boxes[1][1].get_facecolor()
 
 
 def test_validation_curves_are_seed_means_with_a_band(tmp_path):
