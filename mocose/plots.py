@@ -110,8 +110,7 @@ def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
             continue
         if pts:
             has_any = True
-            xs, ys, es, cds = (np.array(v, dtype=object) for v in zip(*pts))
-            xs, ys, es = xs.astype(float), ys.astype(float), es.astype(float)
+            xs, ys, es = (np.array([p[i] for p in pts], dtype=float) for i in range(3))
             if band:
                 ax.plot(xs, ys, color=color, marker="o", ms=4, lw=1.6,
                         label=_named(name + tag, "ours"))
