@@ -159,7 +159,7 @@ def draw_band(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.
 
 # -- box plots over seeds -------------------------------------------------------------------------------
 def box_frame(cells: Sequence["CellData"]) -> pd.DataFrame:
-    """One row per run of every placed cell: x (as a category), series, value, paper."""
+    """One row per run of every placed cell: x (as a category), series, value, addition."""
     rows = []
     for cd in cells:
         if cd.cell.x is None:
