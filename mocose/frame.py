@@ -103,8 +103,11 @@ def run_metrics(record: Mapping[str, Any]) -> dict[str, float | None]:
 
 
 def is_collapsed(record: Mapping[str, Any]) -> bool:
-    return (record.get("status") == "collapsed"
-            or bool((record.get("training") or {}).get("collapsed")))
+    """Whether the run collapsed at any validation (STS-B dev below the collapse threshold; training
+    goes on after a collapse, so a run may recover: Figure 6)."""
+    training = record.get("training") or {}
+    return (record.get("status") == "collapsed" or bool(training.get("collapsed"))
+            or bool(training.get("collapsed_steps")))
 
 
 def run_row(record: Mapping[str, Any], run_id: str | None = None) -> dict[str, Any] | None:

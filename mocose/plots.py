@@ -110,8 +110,7 @@ def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
             continue
         if pts:
             has_any = True
-            xs, ys, es, cds = (np.array(v, dtype=object) for v in zip(*pts))
-            xs, ys, es = xs.astype(float), ys.astype(float), es.astype(float)
+            xs, ys, es = (np.array([p[i] for p in pts], dtype=float) for i in range(3))
             if band:
                 ax.plot(xs, ys, color=color, marker="o", ms=4, lw=1.6,
                         label=_named(name + tag, "ours"))
@@ -160,7 +159,7 @@ def draw_band(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.
 
 # -- box plots over seeds -------------------------------------------------------------------------------
 def box_frame(cells: Sequence["CellData"]) -> pd.DataFrame:
-    """One row per run of every placed cell: x (as a category), series, value, paper."""
+    """One row per run of every placed cell: x (as a category), series, value, addition."""
     rows = []
     for cd in cells:
         if cd.cell.x is None:
@@ -171,39 +170,34 @@ def box_frame(cells: Sequence["CellData"]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["x", "series", "value", "addition"])
 
 
-def _box_panel(ax, cells: Sequence["CellData"], legend_title: str = "") -> bool:
-    """Boxes per x category (one colour per series), the paper's values as red diamonds."""
+def _box_panel(ax, cells: Sequence["CellData"], palette: dict) -> bool:
+    """Boxes per x category, one colour per series (``palette``: series -> colour, the same in
+    every panel), the paper's values as red diamonds at their boxes' positions."""
     placed = sorted((cd for cd in cells if cd.cell.x is not None), key=lambda cd: cd.cell.x)
     order = list(dict.fromkeys(_xfmt(cd.cell.x) for cd in placed))
-    hues = list(dict.fromkeys(_series_of(cd)[0] for cd in placed))
+    hues = [h for h in palette if any(_series_of(cd)[0] == h for cd in placed)]
+    one = len(hues) <= 1
     data = box_frame(placed)
     ax.set_xlim(-0.5, len(order) - 0.5)
     if len(data):
-        one = len(hues) <= 1
         with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib's deprecated 'vert'
             warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
             sns.boxplot(data=data, x="x", y="value", hue=None if one else "series", order=order,
                         hue_order=None if one else hues, ax=ax, width=0.6 if one else 0.8,
                         color=sns.color_palette("tab10")[0] if one else None,
-                        palette=None if one else sns.color_palette("husl", len(hues)),
-                        linewidth=1.0, fliersize=3)
-        if not one:
-            ax.legend(title=legend_title or None, fontsize=7, title_fontsize=8, loc="lower left")
+                        palette=None if one else {h: palette[h] for h in hues},
+                        linewidth=1.0, fliersize=3, legend=False)
     ax.set_xticks(range(len(order)))
     ax.set_xticklabels(order)
-    ax.set_xlabel("")
     # The paper's values beside each box: at the box's own (dodged) position.
     width = 0.8 / max(len(hues), 1)
-    paper = [(order.index(_xfmt(cd.cell.x)) + (0.0 if len(hues) <= 1 else
+    paper = [(order.index(_xfmt(cd.cell.x)) + (0.0 if one else
               -0.4 + width * (hues.index(_series_of(cd)[0]) + 0.5)), cd.cell.paper)
              for cd in placed if cd.cell.paper is not None]
     if paper:
         xs, ys = zip(*paper)
-        ax.plot(xs, ys, ls="none", marker="D", ms=6, mfc="none", mew=1.6, color=PAPER_COLOR,
+        ax.plot(xs, ys, ls="none", marker="D", ms=5, mfc="none", mew=1.4, color=PAPER_COLOR,
                 label="paper", zorder=5)
-        handles, labels = ax.get_legend_handles_labels()
-        ax.legend(handles, labels, title=legend_title or None, fontsize=7, title_fontsize=8,
-                  loc="lower left")
     for cd in placed:
         if cd.addition:
             ax.annotate(ADDITION, (order.index(_xfmt(cd.cell.x)), 0), xycoords=("data", "axes fraction"),
@@ -215,20 +209,34 @@ def _box_panel(ax, cells: Sequence["CellData"], legend_title: str = "") -> bool:
 def draw_box(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
     """Boxes over seeds per x (one per series), one subplot per panel of the artifact (Figure 12:
     a zoomed view and an overview) or a single one (Figure 10)."""
+    from matplotlib.patches import Patch
+
     _style()
     panels = art.panels or (None,)
     widths = [max(len({cd.cell.x for cd in _in_panel(cells, p)}), 1) for p in panels]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.0 + 1.6 * sum(widths), 4.8), squeeze=False,
-                             gridspec_kw={"width_ratios": widths})
-    title = LEGEND_TITLES.get(art.name, "")
+    fig, axes = plt.subplots(1, len(panels), figsize=(min(4.0 + 1.3 * sum(widths), 13.0), 4.8),
+                             squeeze=False, gridspec_kw={"width_ratios": widths})
+    placed = sorted((cd for cd in cells if cd.cell.x is not None), key=lambda cd: cd.cell.x)
+    hues = list(dict.fromkeys(_series_of(cd)[0] for cd in placed))
+    palette = dict(zip(hues, sns.color_palette("husl", len(hues))))
     has_any = False
     for ax, panel in zip(axes[0], panels):
-        has_any |= _box_panel(ax, _in_panel(cells, panel), title)
+        has_any |= _box_panel(ax, _in_panel(cells, panel), palette)
         ax.set_xlabel(art.x_label)
         ax.set_ylabel(_ylabel(art))
         if panel is not None:
             ax.set_title(panel.title, fontsize=9)
     _no_data(axes[0][0], has_any)
+    handles = []
+    if len(hues) > 1:
+        handles = [Patch(facecolor=c, edgecolor="0.3", label=h) for h, c in palette.items()]
+    if any(cd.cell.paper is not None for cd in placed):
+        handles.append(plt.Line2D([], [], ls="none", marker="D", mfc="none", mew=1.4,
+                                  color=PAPER_COLOR, label="paper"))
+    if handles:
+        axes[0][-1].legend(handles=handles, title=LEGEND_TITLES.get(art.name) or None, fontsize=7,
+                           title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                           frameon=False)
     fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
     _footnote(fig, art)
     return fig
@@ -290,47 +298,52 @@ def curve_frame(cells: Sequence["CellData"], key: str = "dev_spearman") -> pd.Da
     return pd.DataFrame(rows, columns=["cell", "run_id", "step", key])
 
 
-_CURVE_PANELS = (("dev_spearman", "Correlation (STS-B dev Spearman x 100)"),
-                 ("embedding_std", "embedding std (collapse if ~0)"))
-
-
 def draw_curves(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
     """Validation correlation against training step, the mean over seeds with a +/- std band
-    (Figures 5 and 6), and the embedding spread beside it (what a collapse looks like)."""
+    (Figures 5 and 6), the paper's curves (read off the slide) dashed beside them.
+
+    When the runs end long before the paper's curves (a short profile: 16 or 100 steps against
+    ~15,000), the paper's curves get their own panel, with a line where our runs end, so neither
+    is squeezed flat."""
     _style()
-    fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.2), gridspec_kw={"width_ratios": [1.6, 1.0]})
-    colors = sns.color_palette("tab10", max(len(cells), 1))
-    has_any = False
-    for ax, (key, label) in zip(axes, _CURVE_PANELS):
-        data = curve_frame(cells, key)
-        for cd, color in zip(cells, colors):
-            sub = data[data["cell"] == cd.cell.label]
-            if sub.empty:
-                continue
-            has_any = True
-            stats = sub.groupby("step")[key].agg(["mean", "std", "count"]).reset_index()
-            tag = " (collapsed)" if cd.n_collapsed else ""
-            ax.plot(stats["step"], stats["mean"], color=color, lw=1.5,
-                    marker="o" if len(stats) <= 25 else None, ms=3,
-                    label=f"{cd.cell.label}{tag} (n={sub['run_id'].nunique()})")
-            band = stats["std"].fillna(0.0)
-            if band.any():
-                ax.fill_between(stats["step"], stats["mean"] - band, stats["mean"] + band,
-                                color=color, alpha=0.2, lw=0)
-        if key == "dev_spearman":
-            for cd, color in zip(cells, colors):
-                if cd.cell.paper_curve:
-                    steps, values = zip(*cd.cell.paper_curve)
-                    ax.plot(steps, values, color=color, ls="--", lw=1.1, alpha=0.8,
-                            label=f"{cd.cell.label} (paper, approx.)")
-        ax.set_xlabel(art.x_label or "Training Step")
-        ax.set_ylabel(art.y_label if key == "dev_spearman" and art.y_label else label)
-        ys = [y for line in ax.get_lines() for y in line.get_ydata()]
-        if key == "embedding_std" and ys and min(ys) > 0 and max(ys) / min(ys) > 20:
-            ax.set_yscale("log")  # a collapse spans decades
-    _no_data(axes[0], has_any)
-    if axes[0].get_legend_handles_labels()[0]:
-        axes[0].legend(fontsize=7, loc="upper right")
+    data = curve_frame(cells)
+    colors = dict(zip((cd.cell.label for cd in cells), sns.color_palette("tab10", max(len(cells), 1))))
+    ours_end = float(data["step"].max()) if len(data) else 0.0
+    paper_end = max((float(s) for cd in cells for s, _ in cd.cell.paper_curve), default=0.0)
+    apart = bool(paper_end) and ours_end < 0.2 * paper_end
+    fig, axes = plt.subplots(1, 2 if apart else 1, figsize=(11.0 if apart else 7.4, 4.4),
+                             squeeze=False)
+    ax = axes[0][0]
+    for cd in cells:
+        sub = data[data["cell"] == cd.cell.label]
+        if sub.empty:
+            continue
+        stats = sub.groupby("step")["dev_spearman"].agg(["mean", "std"]).reset_index()
+        tag = f" ({ADDITION})" if cd.addition else ""
+        ax.plot(stats["step"], stats["mean"], color=colors[cd.cell.label], lw=1.5,
+                marker="o" if len(stats) <= 25 else None, ms=3,
+                label=f"{cd.cell.label}{tag} (ours, n={sub['run_id'].nunique()})")
+        band = stats["std"].fillna(0.0)
+        if band.any():
+            ax.fill_between(stats["step"], stats["mean"] - band, stats["mean"] + band,
+                            color=colors[cd.cell.label], alpha=0.2, lw=0)
+    paper_ax = axes[0][1] if apart else ax
+    for cd in cells:
+        if cd.cell.paper_curve:
+            steps, values = zip(*cd.cell.paper_curve)
+            paper_ax.plot(steps, values, color=colors[cd.cell.label], ls="--", lw=1.1,
+                          label=f"{cd.cell.label} (paper, approx.)")
+    if apart:
+        paper_ax.axvline(ours_end, color="0.3", ls=":", lw=1.2,
+                         label=f"our runs end at step {ours_end:g}")
+        paper_ax.set_title("the paper's curves (read off the slide)", fontsize=9)
+        ax.set_title("our runs at this profile", fontsize=9)
+    for a in axes[0]:
+        a.set_xlabel(art.x_label or "Training Step")
+        a.set_ylabel(_ylabel(art))
+        if a.get_legend_handles_labels()[0]:
+            a.legend(fontsize=7, loc="upper right")
+    _no_data(ax, not data.empty)
     fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
     _footnote(fig, art)
     return fig
@@ -351,14 +364,16 @@ def draw_spectrum(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> 
         mat = np.stack([s[:length] for s in spectra])
         mean = mat.mean(axis=0)
         index = np.arange(length)
-        ax.plot(index, mean, color=color, lw=1.6, label=f"{cd.cell.label} (n={len(spectra)})")
+        ax.plot(index, mean, color=color, lw=1.6,
+                label=f"{cd.cell.series or cd.cell.label} (n={len(spectra)})")
         if len(spectra) > 1:
             sd = mat.std(axis=0, ddof=1)
             ax.fill_between(index, mean - sd, mean + sd, color=color, alpha=0.2, lw=0)
         ax.set_xlim(-0.02 * length, length * 1.04)
     _finish(ax, art, subtitle, has_any)
-    ax.set_xlabel("index")  # slide 6: raw singular values against their index, not normalised
-    ax.set_ylabel("singular values")
+    # slide 6: raw singular values against their index 0..d-1, not normalised
+    ax.set_xlabel(art.x_label or "index")
+    ax.set_ylabel(art.y_label or "Singular Values")
     return fig
 
 

@@ -1,20 +1,25 @@
 """``mocose report``: rebuild every table, figure and claim verdict from result files alone.
 
 For each artifact of the registry (:mod:`ablations`) the report finds the runs of each cell by
-recipe (the cell's full resolved config, every seed), and writes under ``RESULTS/<profile>/reports/``
-a Markdown page, a CSV, a LaTeX table (tables) and a JSON dump, and under ``PLOTS/<profile>/`` a
-PNG and a PDF (figures).  ``RESULTS/<profile>/REPORT.md`` indexes one profile; ``RESULTS/REPORT.md``
-indexes the profiles.  Nothing is trained and nothing is filled in: a cell without a finished run
-says so, and a claim whose cells lack runs says "not enough runs".
+recipe (:func:`mocose.claims.cell_runs`: every seed, every recipe of a pooled cell), makes them a
+tidy DataFrame (one row per run, :mod:`mocose.frame`), pivots it into the paper's layout (its rows,
+columns, order, group headers and short names; our mean ± std beside the paper's number) and
+writes with pandas' own writers, under ``RESULTS/<profile>/reports/``: ``NAME.md``, ``NAME.csv``
+and ``NAME.tex`` (tables), ``NAME.runs.csv`` (the runs) and ``NAME.json``; under
+``PLOTS/<profile>/`` a PNG and a PDF (figures, and tables the slides draw as charts).
+``RESULTS/<profile>/REPORT.md`` indexes one profile; ``RESULTS/REPORT.md`` the profiles.  Every
+header names the profile, the model-selection rule and the preset (:func:`provenance_lines`).
+Nothing is trained and nothing is filled in: a cell without a finished run says so, and a claim
+whose cells lack runs says "not enough runs".
 """
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 import json
 import math
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,12 +28,12 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 import ablations
-from ablations.spec import Artifact, Cell
-from ablations.spec import SHORT_NAMES, TRANSFER_TASKS
+from ablations.spec import SHORT_NAMES, TRANSFER_TASKS, Artifact, Cell
 
 from .claims import TEST_NOTE, ClaimResult, Stats, cell_runs, evaluate_claims, paper_claims
-from .config import Config
-from .frame import DEFAULT_PRESET, devacc_column, flat_config, is_collapsed, metric, preset_of, run_row
+from .config import COLLAPSE_DEV, Config
+from .frame import (DEFAULT_PRESET, devacc_column, flat_config, is_collapsed, preset_of, run_row,
+                    metric as metric_value)
 from .profiles import load_profile
 
 SELECTION_RULES = {
@@ -52,11 +57,6 @@ def read_records(results_dir: str | os.PathLike, profile: str) -> tuple[dict[str
     from .runner.store import load_failures, load_results
 
     return load_results(results_dir, profile), load_failures(results_dir, profile)
-
-
-def metric_value(result: Mapping[str, Any], name: str) -> float | None:
-    """A run's number for ``name``: an average, an analysis, a task's score or dev accuracy."""
-    return metric(result, name)
 
 
 # -- how the registry places a cell -----------------------------------------------------------------
@@ -568,19 +568,21 @@ def render_markdown(rep: ArtifactReport, plot_files: Sequence[Path] = (),
         lay = layout(rep)
         out += ["", "## Table", "",
                 "Each entry: our mean ± sample std over seeds, the paper's number in parentheses; "
-                f"— : the paper's row, not run; {COLLAPSE_MARK}: some runs collapsed."
+                f"— : the paper's row, not run; {COLLAPSE_MARK}: some runs collapsed (STS-B dev "
+                f"below {COLLAPSE_DEV:g} at a validation)."
                 + (f" Columns: {lay.column_title}." if lay.column_title else ""), ""]
         if lay.dev_rows:
             out += [DEV_NOTE, ""]
         out.append(to_markdown(display_frame(lay, emphasis="**")))
-    if any(cd.addition for cd in rep.cells):
-        out += ["", "## Suite additions", "",
-                "Cells the paper does not have, run by the suite for context: never part of the "
-                "paper's grid or its claims.", "", to_markdown(additions_frame(rep))]
     for path in plot_files:
         if path.suffix == ".png":
             rel = os.path.relpath(path, md_path.parent) if md_path else str(path)
             out += ["", "## Figure", "", f"![{art.name}]({rel})"]
+    if any(cd.addition for cd in rep.cells):
+        out += ["", "## Suite additions", "",
+                "Cells the paper does not have, run by the suite for context: never part of the "
+                "paper's grid, and named only by claims marked as needing them.", "",
+                to_markdown(additions_frame(rep))]
     out += ["", "## Cells", "", to_markdown(cells_frame(rep)), "", "## Claims", "",
             claims_markdown(rep), "", f"_Test_: {TEST_NOTE}"]
     return "\n".join(out) + "\n"

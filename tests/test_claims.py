@@ -176,3 +176,25 @@ def test_claims_against_paper_command_exits_zero(capsys):
     total = sum(len(a.claims) for a in ablations.all_artifacts())
     assert f"{total} claims of {len(ablations.names())} artifacts; 0 do not hold" in out
     assert "fig10: [holds] A low dimension hurts" in out
+
+
+def test_claims_command_on_measured_runs(tmp_path, capsys):
+    """Result files for Table 6(b) matched to cells by recipe; B 128 clearly above B 64
+    contradicts the paper's claim, so the command exits 1."""
+    import json
+
+    t6 = ablations.get("table6b")
+    values = {"B 32": (70.0, 70.5, 71.0), "B 64": (77.0, 77.5, 78.0), "B 128": (80.0, 80.2, 80.4)}
+    for label, scores in values.items():
+        for i, score in enumerate(scores):
+            config = t6.config(label, "smoke", 42 + i)
+            path = tmp_path / "smoke" / "runs" / f"{config.digest()}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"run_id": config.digest(), "config": config.to_dict(),
+                                        "metrics": {"avg": {"sts": score}}}))
+    code = main(["claims", "table6b", "--profile", "smoke", "--results", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "table6b: [does not hold] Performance does not improve with a larger batch" in out
+    assert "[not enough runs] B 64 > B 256 (sts): no result for B 256" in out
+    assert "table6b: [holds] B 32 is clearly worst" in out

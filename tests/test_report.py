@@ -406,6 +406,11 @@ def test_box_plots_one_box_per_dimension_and_queue_panels(tmp_path):
     ax = fig.axes[0]
     assert sum(isinstance(p, PathPatch) for p in ax.patches) == 3
     assert [t.get_text() for t in ax.get_xticklabels()] == ["256", "512", "768", "1024", "2048"]
+    paper = [ln for ln in ax.get_lines() if ln.get_label() == "paper"][0]
+    assert list(paper.get_ydata()) == [74.5, 76.1, 77.05, 77.05, 77.0]  # medians read off slide 6
+    report.build(["fig10"], PROFILE, root, tmp_path / "plots")
+    md = (root / PROFILE / "reports" / "fig10.md").read_text()
+    assert "| ~74.50 " in md  # read off a plot: marked approximate
     for size in (128, 1024, 4096):
         for i in range(2):
             write_result(root, "fig12", f"K {size}, begin {size // 4}", i, 70.0 + i)
@@ -417,6 +422,9 @@ def test_box_plots_one_box_per_dimension_and_queue_panels(tmp_path):
     assert [t.get_text() for t in whole.get_xticklabels()][-1] == "4096"
     assert sum(isinstance(p, PathPatch) for p in zoom.patches) == 4  # 2 sizes x 2 initial fills
     assert sum(isinstance(p, PathPatch) for p in whole.patches) == 6
+    # a begin size keeps its colour in both panels: K 128 begin 128 is the 2nd box of each
+    boxes = [[p for p in ax.patches if isinstance(p, PathPatch)] for ax in (zoom, whole)]
+    assert boxes[0][1].get_facecolor() == boxes[1][1].get_facecolor()
 
 
 def test_validation_curves_are_seed_means_with_a_band(tmp_path):
@@ -425,12 +433,13 @@ def test_validation_curves_are_seed_means_with_a_band(tmp_path):
         curve = [{"step": s, "dev_spearman": 10.0 + shift, "embedding_std": 0.1} for s in (8, 16)]
         write_result(root, "fig5", "symmetric, eta 0", i, 20.0, curve=curve)
     fig = plots.draw(ablations.get("fig5"), _cells("fig5", root), "")
-    ax = fig.axes[0]
-    line, paper = [ln for ln in ax.get_lines() if ln.get_label().startswith("symmetric")]
+    ours, theirs = fig.axes[:2]  # 16 steps against the paper's 14,000: the paper gets its own panel
+    [line] = [ln for ln in ours.get_lines() if ln.get_label().startswith("symmetric")]
     assert list(line.get_xdata()) == [8, 16] and list(line.get_ydata()) == [11.0, 11.0]
+    [paper] = [ln for ln in theirs.get_lines() if ln.get_label().startswith("symmetric")]
     assert paper.get_label().endswith("(paper, approx.)") and paper.get_linestyle() == "--"
     assert paper.get_xdata()[-1] == 14000  # slide 5's x axis runs to ~14,000 steps
-    assert any(isinstance(c, mcoll.PolyCollection) for c in ax.collections)
+    assert any(isinstance(c, mcoll.PolyCollection) for c in ours.collections)
     report.build(["fig5"], PROFILE, root, tmp_path / "plots")
     md = (root / PROFILE / "reports" / "fig5.md").read_text()
     assert "16 steps" in md and "cannot appear" in md  # a smoke run never reaches step 10,000

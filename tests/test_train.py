@@ -106,3 +106,15 @@ def test_bad_input_refused_before_work(tmp_path, monkeypatch):
         train(load_profile("smoke"), tmp_path / "x", progress=False)
     with pytest.raises(DataError, match="does not exist.*mocose data download"):
         train(load_profile("smoke"), tmp_path / "x", data_dir=tmp_path / "nowhere", progress=False)
+
+
+def test_a_collapse_is_judged_at_each_validation_and_training_goes_on(tmp_path):
+    """Collapse = STS-B dev x 100 below collapse_dev at a validation (the paper's 'near 0'); the
+    run continues past it, since Figure 6's curve recovers. With the threshold above any possible
+    score every validation is collapsed, and all 6 steps still run."""
+    summary = run(tmp_path, "c", collapse_dev=100.0)
+    assert summary["steps"] == 6 and [r["step"] for r in summary["curve"]] == [3, 6]
+    assert all(r["collapsed"] for r in summary["curve"]) and summary["collapsed"]
+    assert summary["collapsed_steps"] == [3, 6]
+    kept = run(tmp_path, "k", collapse_dev=0.0)  # never below 0... unless the score is negative
+    assert [r["collapsed"] for r in kept["curve"]] == [r["dev_spearman"] < 0 for r in kept["curve"]]
