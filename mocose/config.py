@@ -47,6 +47,7 @@ TEXT_AUGMENTS = ("none", "typos", "spelling", "synonym", "paraphrase", "back_tra
 QUEUE_COMPATS = ("suite", "authors")
 SELECTIONS = ("stsb_dev", "sts_test_avg")
 LR_SCHEDULES = ("linear", "constant")
+HEAD_INITS = ("bert", "pytorch")  # mocose.heads.HEAD_INITS
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,11 @@ class ModelConfig:
     temperature: float = 0.05
     key_gradient: bool = True  # authors' code: the loss's gradient flows through the keys
     ema_embeddings: bool = False  # authors' code: the target runs the online embedding layer
+    head_init: str = "bert"  # heads not copied from the encoder: BERT's init (authors) or pytorch's
 
     def __post_init__(self) -> None:
         _in("method", self.method, METHODS)
+        _in("head_init", self.head_init, HEAD_INITS)
         if not self.encoder:
             _fail("encoder", self.encoder, "a Hugging Face model name or folder")
         _range("max_length", self.max_length, 4, 512)

@@ -15,7 +15,7 @@ from torch import nn
 from .augment import EmbeddingAugmenter
 from .config import Config, parse_queue_negatives, parse_queue_slice
 from .ema import EMA, ema_decay_at
-from .heads import MLPHead, Pooler, Predictor, Projection
+from .heads import DEFAULT_INITIALIZER_RANGE, MLPHead, Pooler, Predictor, Projection
 from .losses import info_nce
 from .negatives import reduce_negatives
 from .queue import NegativeQueue
@@ -55,6 +55,11 @@ def _positions(encoder: nn.Module, ids: torch.Tensor) -> torch.Tensor:
     return torch.arange(start, start + ids.shape[1], device=ids.device).expand_as(ids)
 
 
+def _initializer_range(encoder: nn.Module) -> float:
+    """The encoder's own init std (BertConfig.initializer_range, 0.02 when it has none)."""
+    return float(getattr(encoder.config, "initializer_range", DEFAULT_INITIALIZER_RANGE))
+
+
 def _augmented_cls(encoder: nn.Module, augment: EmbeddingAugmenter, ids: torch.Tensor,
                    mask: torch.Tensor, branch: str) -> torch.Tensor:
     """[CLS] of ``encoder`` on ``ids`` after the branch's embedding-level augmentations."""
@@ -80,12 +85,13 @@ class MoCoSE(nn.Module):
         dim = mc.embed_dim or hidden
         dropout = getattr(encoder.config, "hidden_dropout_prob", 0.1)
         eps = getattr(encoder.config, "layer_norm_eps", 1e-12)
+        init = (mc.head_init, _initializer_range(encoder))
         self.config = config
         self.encoder = encoder
         pretrained = getattr(getattr(encoder, "pooler", None), "dense", None)
-        self.pooler = Pooler(hidden, pretrained)
-        self.projection = Projection(hidden, dim, mc.proj_layers, dropout, eps)
-        self.predictor = Predictor(dim, mc.pred_layers, dropout, eps)
+        self.pooler = Pooler(hidden, pretrained, *init)
+        self.projection = Projection(hidden, dim, mc.proj_layers, dropout, eps, *init)
+        self.predictor = Predictor(dim, mc.pred_layers, dropout, eps, *init)
 
         self.target_encoder = copy.deepcopy(encoder)
         if not mc.ema_embeddings:
@@ -144,7 +150,7 @@ class SimCSE(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = encoder
-        self.mlp = MLPHead(encoder.config.hidden_size)
+        self.mlp = MLPHead(encoder.config.hidden_size, config.model.head_init, _initializer_range(encoder))
         self.temperature = config.model.temperature
         self.augment = EmbeddingAugmenter(config.augment)
 
