@@ -119,6 +119,10 @@ class AugmentConfig:
     feature_cutoff: float = 0.0
     text_augment: str = "none"
     augment_online_only: bool = False  # authors' code augments both branches, each its own draw
+    # The authors' habits (mocose.presets: `--preset authors` turns them on; off is the clean default)
+    augment_at_eval: bool = False  # token/feature cutoff and position shuffle act on evaluation too
+    shuffle_per_batch: bool = False  # one position permutation for the whole batch, not per sentence
+    fgsm_shared_sign: bool = False  # one FGSM sign for both branches: the last gradient's
 
     def __post_init__(self) -> None:
         _range("fgsm_epsilon", self.fgsm_epsilon, 0)
@@ -145,6 +149,7 @@ class TrainConfig:
     seed: int = 42
     collapse_std: float = 1e-4  # embeddings whose per-dimension std falls below this: collapsed
     checkpoint_steps: int = 0  # 0: save a resumable state at every validation
+    drop_last: bool = False  # authors' DataLoader(drop_last=True): the last partial batch dropped
 
     def __post_init__(self) -> None:
         if not self.train_file:

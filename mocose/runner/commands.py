@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import os
 import sys
 from typing import Any
 
 from ..config import ConfigError
+from ..presets import PRESETS, preset_configs
 from . import store
 from .dispatch import DEVICES_HELP
 from .job import run_job
@@ -59,7 +61,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = []
     for name in names:
         art = reg.get(name)
-        pairs = art.configs(args.profile, args.seeds)
+        pairs = preset_configs(art, args.profile, args.seeds, args.preset)
         ids = {config.digest() for _, config in pairs}
         cells = len({getattr(cell, "label", str(cell)) for cell, _ in pairs})
         rows.append((name, art.kind, str(cells), str(len(ids)), str(len(ids & done_ids)), art.title))
@@ -73,7 +75,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def run_report(name: str, profile: str, results_dir: str | os.PathLike,
-               plots_dir: str | os.PathLike = "plots") -> int:
+               plots_dir: str | os.PathLike = "plots", preset: str = "clean") -> int:
     """Build the report of ``name`` (mocose.report, imported only now, so a sweep never waits on
     plotting libraries); 0 when it was built or when the report module is not there."""
     try:
@@ -87,7 +89,14 @@ def run_report(name: str, profile: str, results_dir: str | os.PathLike,
     if not callable(build):
         print(f"mocose: mocose.report has no {REPORT_ENTRY}(); skipping the report", file=sys.stderr)
         return 0
-    for rep in build([name], profile, results_dir=results_dir, plots_dir=plots_dir):
+    options = {}
+    if preset != "clean":
+        if "preset" not in inspect.signature(build).parameters:
+            print(f"mocose: the report does not take a preset yet; no report for preset {preset}",
+                  file=sys.stderr)
+            return 0
+        options["preset"] = preset
+    for rep in build([name], profile, results_dir=results_dir, plots_dir=plots_dir, **options):
         files = getattr(rep, "files", []) or []
         print(f"report {name} [{profile}]: " + (", ".join(str(f) for f in files) or "written"))
     return 0
@@ -100,7 +109,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     if args.seeds < 1:
         raise ConfigError(f"--seeds {args.seeds} is not allowed: --seeds must be at least 1")
     art = registry().get(args.name)
-    pairs = art.configs(args.profile, args.seeds)
+    pairs = preset_configs(art, args.profile, args.seeds, args.preset)
     data_dir = resolve_data_dir(args.data)
     results = results_root(args.results)
     summary = execute(pairs, profile=args.profile, results_dir=results, data_dir=data_dir,
@@ -112,7 +121,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     code = 0 if summary.ok else 1
     if not args.no_report:
         try:
-            code = run_report(args.name, args.profile, results, args.plots) or code
+            code = run_report(args.name, args.profile, results, args.plots, args.preset) or code
         except Exception as err:  # noqa: BLE001 - the runs are safe on disk; say what broke
             print(f"mocose: the report of {args.name} failed: {type(err).__name__}: {err}", file=sys.stderr)
             code = 1
@@ -131,6 +140,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="cpu", help="profile of the runs (default: cpu)")
     parser.add_argument("--seeds", type=int, default=1,
                         help="runs per cell: seeds base..base+N-1, base the profile's seed (default 1)")
+    parser.add_argument("--preset", default="clean", choices=PRESETS,
+                        help="clean (default) or authors: the authors' code's habits (mocose/presets.py)")
     parser.add_argument("--results", default=None,
                         help=f"results folder (default: ${store.RESULTS_ENV} or ./results)")
 
