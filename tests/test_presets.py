@@ -212,3 +212,34 @@ def test_preset_model_uses_the_authors_queue_and_one_permutation():
     assert model.queue.compat == "authors" and model.queue.start == round(0.25 * config.queue.queue_size)
     assert model.augment.shared_permutation
     assert set(HABITS) <= set(Config().flat())
+
+
+# -- the flag on the commands ---------------------------------------------------------------------
+def test_train_and_reproduce_take_the_preset_flag(monkeypatch, tmp_path):
+    from mocose.cli import build_parser
+    from mocose.runner import commands
+
+    args = build_parser().parse_args(["train", "--preset", "authors", "--out", "x"])
+    assert preset_name(resolve_config(args.profile, args.method, args.set, args.preset)) == "authors"
+    seen = {}
+    monkeypatch.setattr(commands, "execute", lambda pairs, **kw: seen.setdefault("pairs", list(pairs)))
+    args = build_parser().parse_args(["reproduce", "kmeans", "--profile", "smoke", "--preset", "authors",
+                                      "--dry-run", "--results", str(tmp_path)])
+    assert args.func(args) == 0
+    assert {preset_name(c) for _, c in seen["pairs"]} == {"authors"}
+
+
+def test_run_all_passes_the_preset_to_every_reproduce(tmp_path):
+    import subprocess
+
+    log = tmp_path / "calls"
+    fake = tmp_path / "fake_mocose.sh"
+    fake.write_text(f'#!/bin/bash\necho "$@" >> {log}\n[[ "$1" == list ]] && echo table1 table7\nexit 0\n')
+    fake.chmod(0o755)
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(["bash", str(root / "run_all.sh"), "--preset", "authors", "--profile", "smoke"],
+                          env=dict(os.environ, MOCOSE=str(fake)), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    reproduce = [c for c in calls if c.startswith("reproduce")]
+    assert len(reproduce) == 2 and all("--preset authors" in c for c in reproduce)
