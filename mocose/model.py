@@ -80,7 +80,9 @@ def evaluation_augmentation(encoder: nn.Module, augment: AugmentConfig, seed: in
     sentences too (xbdxwyh/mocose, mocose.py: ``sent_emb`` is commented out at the embedding call).
     Done by a forward pre-hook that feeds the augmented word embeddings as ``inputs_embeds``, the
     same path as training (:func:`_augmented_cls`); draws come from a generator seeded by ``seed``,
-    so an evaluation repeats. Yields whether anything is augmented.
+    so an evaluation repeats. Yields whether anything is augmented. Approximation: the suite's
+    encoder encodes each distinct sentence once per evaluation call (its cache), so a sentence met
+    twice gets one draw where the authors' batcher would draw twice.
     """
     cfg = dataclasses.replace(augment, fgsm_epsilon=0.0)
     augmenter = EmbeddingAugmenter(cfg)
