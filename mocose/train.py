@@ -161,7 +161,7 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
     augmenting = bool(getattr(model.augment, "active", False))
     batches = Batches(sentences, tokenizer, config, pad_to_max=augmenting, text_augment=text_augment)
     total = total_steps(config, len(sentences))
-    if total == 0:
+    if total == 0 and config.train.drop_last:
         raise ConfigError(f"drop_last=True with {len(sentences)} training sentences and batch_size="
                           f"{config.train.batch_size} leaves no batch: use fewer per batch or more sentences")
     optimizer = _optimizer(model, config)
