@@ -2,7 +2,7 @@
 # Reproduce every table and figure of the paper, then build the report.
 #
 #   ./run_all.sh [--profile P] [--seeds N] [--devices cpu|cpu:N|cuda:0,cuda:1] [--data DIR]
-#                [--results DIR] [--plots DIR] [--scheduler tcp://HOST:PORT]
+#                [--results DIR] [--plots DIR] [--scheduler tcp://HOST:PORT] [--preset clean|authors]
 #
 # Runs `mocose reproduce NAME` for every artifact of `mocose list` (finished runs are never run
 # again, so an interrupted run_all.sh picks up where it stopped), then `mocose report` for all of
@@ -21,13 +21,14 @@ data=""
 results=""
 plots=""
 scheduler=""
+preset=clean
 while [[ $# -gt 0 ]]; do
     case "$1" in
-        --profile|--seeds|--devices|--data|--results|--plots|--scheduler)
+        --profile|--seeds|--devices|--data|--results|--plots|--scheduler|--preset)
             [[ $# -ge 2 ]] || { echo "run_all.sh: $1 needs a value" >&2; exit 2; }
             declare "${1#--}=$2"
             shift 2 ;;
-        --profile=*|--seeds=*|--devices=*|--data=*|--results=*|--plots=*|--scheduler=*)
+        --profile=*|--seeds=*|--devices=*|--data=*|--results=*|--plots=*|--scheduler=*|--preset=*)
             key="${1%%=*}"
             declare "${key#--}=${1#*=}"
             shift ;;
@@ -48,12 +49,19 @@ fi
 
 where=(--profile "$profile")
 [[ -n "$results" ]] && where+=(--results "$results")
-run_opts=(--seeds "$seeds" --devices "$devices" --no-report)
+run_opts=(--seeds "$seeds" --devices "$devices" --preset "$preset" --no-report)
 [[ -n "$data" ]] && run_opts+=(--data "$data")
 [[ -n "$plots" ]] && run_opts+=(--plots "$plots")
 [[ -n "$scheduler" ]] && run_opts+=(--scheduler "$scheduler")
 report_opts=()
 [[ -n "$plots" ]] && report_opts+=(--plots "$plots")
+if [[ "$preset" != clean ]]; then  # a report that knows presets builds the preset's tables
+    if "${mocose[@]}" report --help 2> /dev/null | grep -q -- --preset; then
+        report_opts+=(--preset "$preset")
+    else
+        echo "run_all.sh: this report has no --preset; its tables show the clean runs" >&2
+    fi
+fi
 
 names="$("${mocose[@]}" list --names "${where[@]}")"
 failed=()

@@ -20,14 +20,16 @@ reader of a result knows what was run):
   cuts 77 here, 76 there. :func:`cut_count` is the one place that decides.
 - position shuffle draws one permutation per sentence (SPEC). The authors' code permutes the
   rows of the ``position_ids`` it is given, and their model is given none, so it falls back to the
-  ``[1, L]`` buffer: one permutation shared by the whole batch. ``shuffle_positions(...,
-  shared=True)`` reproduces that.
+  ``[1, L]`` buffer: one permutation shared by the whole batch. ``shuffle_per_batch`` (config)
+  or ``shuffle_positions(..., shared=True)`` reproduces that.
 - FGSM keeps one previous gradient per branch. The authors keep a single global that every hook
-  overwrites, so both branches add the sign of whichever branch's gradient arrived last.
+  overwrites, so both branches add the sign of whichever branch's gradient arrived last;
+  ``fgsm_shared_sign`` (config) reproduces that.
 - the authors' embedding layer is never told it is evaluating (``sent_emb`` is commented out at
   the call), so their token/feature cutoff and position shuffle also act on evaluation batches
   (FGSM does not: under ``no_grad`` its hook cannot be registered). Whether the model calls this
-  augmenter at evaluation is the model's decision; this class applies what it is asked to.
+  augmenter at evaluation is the model's decision (``augment_at_eval``, see
+  :func:`mocose.model.evaluation_augmentation`); this class applies what it is asked to.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ from torch import Tensor
 from mocose.config import AugmentConfig
 
 BRANCHES = ("online", "target")
+SHARED = "shared"  # the one FGSM sign slot of fgsm_shared_sign
 
 
 def cut_count(prob: float, n: int) -> int:
@@ -124,10 +127,10 @@ class EmbeddingAugmenter:
     unchanged by a positive loss scale, so AMP's scaled gradients give the same step.
     """
 
-    def __init__(self, cfg: AugmentConfig, shared_permutation: bool = False) -> None:
+    def __init__(self, cfg: AugmentConfig, shared_permutation: bool | None = None) -> None:
         self.cfg = cfg
-        self.shared_permutation = shared_permutation
-        self._sign: dict[str, Tensor | None] = {b: None for b in BRANCHES}
+        self.shared_permutation = cfg.shuffle_per_batch if shared_permutation is None else shared_permutation
+        self._sign: dict[str, Tensor | None] = {b: None for b in BRANCHES + (SHARED,)}
         self.reset_stats()
 
     # -- what is on --------------------------------------------------------------------------------
@@ -176,7 +179,9 @@ class EmbeddingAugmenter:
             self._skipped[branch] += 1
             return x
         x = x.view_as(x)  # this branch's own autograd node: its hook sees only this branch's gradient
-        sign = self._sign[branch]
+        shared = self.cfg.fgsm_shared_sign
+        slot = SHARED if shared else branch
+        sign = self._sign[slot]
         out = x
         if sign is not None and tuple(sign.shape) == tuple(x.shape):
             step = sign.to(device=x.device, dtype=x.dtype)
@@ -184,11 +189,15 @@ class EmbeddingAugmenter:
             with torch.no_grad():
                 changed = (out != x).float().mean()
                 attempted = (step != 0).float().mean()
-            self._record(branch, changed, attempted)
+                # |x' - x| / |x| over entries x != 0, x' - x as the dtype rounds it (exact: Sterbenz)
+                relative = ((out - x).abs() / x.abs()).masked_fill(x == 0, 0.0).max().float()
+            self._record(branch, changed, attempted, relative)
         else:
             self._skipped[branch] += 1
-        self._sign[branch] = None  # only the coming backward's gradient may be used next call
-        x.register_hook(self._hook(branch))
+        if not shared:  # only the coming backward's gradient may be used next call
+            self._sign[slot] = None
+        # shared (authors): both branches read one global that each hook overwrites, never cleared
+        x.register_hook(self._hook(slot))
         return out
 
     def _hook(self, branch: str):
@@ -197,17 +206,20 @@ class EmbeddingAugmenter:
         return store
 
     # -- FGSM diagnostics --------------------------------------------------------------------------
-    def _record(self, branch: str, changed: Tensor, attempted: Tensor) -> None:
+    def _record(self, branch: str, changed: Tensor, attempted: Tensor, relative: Tensor) -> None:
         # kept as tensors on the embeddings' device: no host sync per step
         self._changed[branch] = changed if self._changed[branch] is None else self._changed[branch] + changed
         self._attempted[branch] = (attempted if self._attempted[branch] is None
                                    else self._attempted[branch] + attempted)
+        self._max_relative[branch] = (relative if self._max_relative[branch] is None
+                                      else torch.maximum(self._max_relative[branch], relative))
         self._applied[branch] += 1
 
     def reset_stats(self) -> None:
         """Start the FGSM averages afresh (e.g. at each validation)."""
         self._changed: dict[str, Tensor | None] = {b: None for b in BRANCHES}
         self._attempted: dict[str, Tensor | None] = {b: None for b in BRANCHES}
+        self._max_relative: dict[str, Tensor | None] = {b: None for b in BRANCHES}
         self._applied: dict[str, int] = {b: 0 for b in BRANCHES}
         self._skipped: dict[str, int] = {b: 0 for b in BRANCHES}
 
@@ -219,25 +231,33 @@ class EmbeddingAugmenter:
         1e-2..1e-1 do not move). ``fgsm_attempted_fraction``: fraction with a non-zero gradient sign
         (padding and cut-off positions get none). ``fgsm_applied_steps`` / ``fgsm_skipped_steps``:
         branch-calls that added / could not add a step (first step, shape change, no gradient).
+        ``fgsm_max_relative_change``: the largest ``|x' - x| / |x|`` over every entry with
+        ``x != 0`` of every applied call, ``x' - x`` the change as the dtype rounds it (entries
+        near 0 move by the whole epsilon, entries of 0.05 by 0 or one float32 step).
         The same figures per branch carry a ``_online`` / ``_target`` suffix.
         """
         if self.cfg.fgsm_epsilon <= 0:
             return {}
         out: dict[str, float] = {}
         tot_changed = tot_attempted = 0.0
+        relatives = []
         for b in BRANCHES:
             n = self._applied[b]
             ch = float(self._changed[b]) if self._changed[b] is not None else 0.0
             at = float(self._attempted[b]) if self._attempted[b] is not None else 0.0
+            rel = float(self._max_relative[b]) if self._max_relative[b] is not None else float("nan")
             tot_changed += ch
             tot_attempted += at
+            relatives += [rel] if n else []
             out[f"fgsm_changed_fraction_{b}"] = ch / n if n else float("nan")
             out[f"fgsm_attempted_fraction_{b}"] = at / n if n else float("nan")
+            out[f"fgsm_max_relative_change_{b}"] = rel
             out[f"fgsm_applied_steps_{b}"] = n
             out[f"fgsm_skipped_steps_{b}"] = self._skipped[b]
         n_all = sum(self._applied.values())
         out["fgsm_changed_fraction"] = tot_changed / n_all if n_all else float("nan")
         out["fgsm_attempted_fraction"] = tot_attempted / n_all if n_all else float("nan")
+        out["fgsm_max_relative_change"] = max(relatives) if relatives else float("nan")
         out["fgsm_applied_steps"] = n_all
         out["fgsm_skipped_steps"] = sum(self._skipped.values())
         return out
@@ -249,9 +269,10 @@ class EmbeddingAugmenter:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         signs = state.get("fgsm_sign", {})
-        unknown = set(signs) - set(BRANCHES)
+        slots = BRANCHES + (SHARED,)
+        unknown = set(signs) - set(slots)
         if unknown:
             raise ValueError(f"unknown branch(es) {sorted(unknown)} in augmenter state; "
-                             f"known: {', '.join(BRANCHES)}")
+                             f"known: {', '.join(slots)}")
         self._sign = {b: (signs[b].to(torch.int8) if signs.get(b) is not None else None)
-                      for b in BRANCHES}
+                      for b in slots}

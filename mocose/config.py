@@ -53,6 +53,7 @@ SELECTIONS = ("stsb_dev", "sts_test_avg")
 LR_SCHEDULES = ("linear", "constant")
 MATMUL_PRECISIONS = ("highest", "high", "medium")  # torch.set_float32_matmul_precision; high = TF32
 AUTOCASTS = ("none", "bf16")
+HEAD_INITS = ("bert", "pytorch")  # mocose.heads.HEAD_INITS
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,11 @@ class ModelConfig:
     temperature: float = 0.05
     key_gradient: bool = True  # authors' code: the loss's gradient flows through the keys
     ema_embeddings: bool = False  # authors' code: the target runs the online embedding layer
+    head_init: str = "bert"  # heads not copied from the encoder: BERT's init (authors) or pytorch's
 
     def __post_init__(self) -> None:
         _in("method", self.method, METHODS)
+        _in("head_init", self.head_init, HEAD_INITS)
         if not self.encoder:
             _fail("encoder", self.encoder, "a Hugging Face model name or folder")
         _range("max_length", self.max_length, 4, 512)
@@ -135,6 +138,10 @@ class AugmentConfig:
     feature_cutoff: float = 0.0
     text_augment: str = "none"
     augment_online_only: bool = False  # authors' code augments both branches, each its own draw
+    # The authors' habits (mocose.presets: `--preset authors` turns them on; off is the clean default)
+    augment_at_eval: bool = False  # token/feature cutoff and position shuffle act on evaluation too
+    shuffle_per_batch: bool = False  # one position permutation for the whole batch, not per sentence
+    fgsm_shared_sign: bool = False  # one FGSM sign for both branches: the last gradient's
 
     def __post_init__(self) -> None:
         _range("fgsm_epsilon", self.fgsm_epsilon, 0)
@@ -163,6 +170,7 @@ class TrainConfig:
     checkpoint_steps: int = 0  # 0: save a resumable state at every validation
     matmul_precision: str = "highest"  # the paper's float32; "high" lets a GPU use TF32
     autocast: str = "none"  # "bf16": the encoder passes of a training step under bfloat16 autocast
+    drop_last: bool = False  # authors' DataLoader(drop_last=True): the last partial batch dropped
 
     def __post_init__(self) -> None:
         if not self.train_file:

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
+from .model import evaluation_augmentation
 from .mtd import mtd
+from .presets import preset_name
 
 
 def run_experiment(config: Config, data_dir: Path, work_dir: Path, device: str = "cpu",
@@ -32,12 +34,14 @@ def run_experiment(config: Config, data_dir: Path, work_dir: Path, device: str =
         model, tokenizer = encoders.load(checkpoint)
     enc = SentenceEncoder(model.to(device), tokenizer, pooler=config.eval.eval_pooler,
                           batch_size=config.eval.eval_batch_size, device=device)
-    metrics = evaluate(enc, config.eval.eval_tasks, data_dir, progress=progress)
-    analysis = dict(alignment_uniformity(enc, data_dir))
-    analysis["singular_values"] = singular_spectrum(enc, data_dir)
+    with evaluation_augmentation(model, config.augment, config.train.seed):  # authors' habit, if on
+        metrics = evaluate(enc, config.eval.eval_tasks, data_dir, progress=progress)
+        analysis = dict(alignment_uniformity(enc, data_dir))
+        analysis["singular_values"] = singular_spectrum(enc, data_dir)
     measured = config.model.method == "mocose"
     return {
         "status": "collapsed" if training.get("collapsed") else "ok",
+        "preset": preset_name(config),
         "metrics": metrics,
         "analysis": analysis,
         "training": training,
@@ -50,9 +54,8 @@ def run_experiment(config: Config, data_dir: Path, work_dir: Path, device: str =
 def evaluate_more(config: Config, result: dict[str, Any], tasks: list[str], data_dir: Path,
                   device: str = "cpu", progress: bool = True) -> dict[str, Any]:
     """A finished run's metrics with ``tasks`` added: its kept best checkpoint (or, for method
-    none, the encoder itself) evaluated on them, merged into the tasks it already has."""
-    from . import encoders
-    from .evaluation import SentenceEncoder, evaluate
+    none, the encoder itself) evaluated on them as the run was (``evaluate_trained``), merged into
+    the tasks it already has."""
     from .evaluation.run import averages
 
     if config.model.method == "none":
@@ -63,11 +66,25 @@ def evaluate_more(config: Config, result: dict[str, Any], tasks: list[str], data
             raise FileNotFoundError(
                 f"run {result.get('run_id')} kept no best checkpoint ({checkpoint}): it cannot be "
                 f"evaluated on {', '.join(tasks)}; delete its result file to train it again")
-    model, tokenizer = encoders.load(checkpoint)
-    enc = SentenceEncoder(model.to(device), tokenizer, pooler=config.eval.eval_pooler,
-                          batch_size=config.eval.eval_batch_size, device=device)
-    new = evaluate(enc, tasks, data_dir, progress=progress)
+    new = evaluate_trained(config, checkpoint, ",".join(tasks), data_dir, device, progress)
     old = result.get("metrics") or {}
     merged = {**(old.get("tasks") or {}), **new["tasks"]}
     return {"tasks": merged, "avg": averages(merged),
             "seconds": {**(old.get("seconds") or {}), **new["seconds"]}}
+
+
+def evaluate_trained(config: Config, checkpoint: str | Path, tasks: str = "sts", data_dir: Path | None = None,
+                     device: str = "cpu", progress: bool = True) -> dict[str, Any]:
+    """Evaluate a trained checkpoint as ``config`` says a run is evaluated (its pooler, and the
+    augmentations at evaluation when ``augment_at_eval``): what ``mocose train --evaluate`` runs
+    when the evaluation is not the plain encoder's."""
+    from . import encoders
+    from .evaluation import SentenceEncoder, evaluate
+
+    model, tokenizer = encoders.load(str(checkpoint))
+    enc = SentenceEncoder(model.to(device), tokenizer, pooler=config.eval.eval_pooler,
+                          batch_size=config.eval.eval_batch_size, device=device)
+    with evaluation_augmentation(model, config.augment, config.train.seed) as augmented:
+        result = evaluate(enc, tasks, data_dir, progress=progress)
+    return {"model": str(checkpoint), "pooler": config.eval.eval_pooler, "preset": preset_name(config),
+            "augmented_evaluation": augmented, **result}

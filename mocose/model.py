@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 from dataclasses import dataclass
+from typing import Iterator
 
 import torch
 from torch import nn
 
 from .augment import EmbeddingAugmenter
-from .config import Config, parse_queue_negatives, parse_queue_slice
+from .config import AugmentConfig, Config, parse_queue_negatives, parse_queue_slice
 from .ema import EMA, ema_decay_at
-from .heads import MLPHead, Pooler, Predictor, Projection
+from .heads import DEFAULT_INITIALIZER_RANGE, MLPHead, Pooler, Predictor, Projection
 from .losses import info_nce
 from .negatives import reduce_negatives
 from .queue import NegativeQueue
@@ -55,6 +57,11 @@ def _positions(encoder: nn.Module, ids: torch.Tensor) -> torch.Tensor:
     return torch.arange(start, start + ids.shape[1], device=ids.device).expand_as(ids)
 
 
+def _initializer_range(encoder: nn.Module) -> float:
+    """The encoder's own init std (BertConfig.initializer_range, 0.02 when it has none)."""
+    return float(getattr(encoder.config, "initializer_range", DEFAULT_INITIALIZER_RANGE))
+
+
 def _augmented_cls(encoder: nn.Module, augment: EmbeddingAugmenter, ids: torch.Tensor,
                    mask: torch.Tensor, branch: str) -> torch.Tensor:
     """[CLS] of ``encoder`` on ``ids`` after the branch's embedding-level augmentations."""
@@ -62,6 +69,49 @@ def _augmented_cls(encoder: nn.Module, augment: EmbeddingAugmenter, ids: torch.T
     base = _positions(encoder, ids)
     embeds, positions = augment(embeds, base, mask, branch=branch)
     return _cls(encoder, embeds, mask, None if positions is base else positions)
+
+
+@contextlib.contextmanager
+def evaluation_augmentation(encoder: nn.Module, augment: AugmentConfig, seed: int = 0) -> Iterator[bool]:
+    """While open, every ``encoder(input_ids=...)`` call gets the embedding-level augmentations
+    (token cutoff, feature cutoff, position shuffle; never FGSM) when ``augment.augment_at_eval``.
+
+    The authors' embedding layer is never told it is evaluating, so these act on their test
+    sentences too (xbdxwyh/mocose, mocose.py: ``sent_emb`` is commented out at the embedding call).
+    Done by a forward pre-hook that feeds the augmented word embeddings as ``inputs_embeds``, the
+    same path as training (:func:`_augmented_cls`); draws come from a generator seeded by ``seed``,
+    so an evaluation repeats. Yields whether anything is augmented. Approximation: the suite's
+    encoder encodes each distinct sentence once per evaluation call (its cache), so a sentence met
+    twice gets one draw where the authors' batcher would draw twice.
+    """
+    cfg = dataclasses.replace(augment, fgsm_epsilon=0.0)
+    augmenter = EmbeddingAugmenter(cfg)
+    if not (augment.augment_at_eval and augmenter.active):
+        yield False
+        return
+    generator = torch.Generator().manual_seed(seed)
+
+    def pre_hook(module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict] | None:
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        if ids is None:
+            return None
+        embeds = module.get_input_embeddings()(ids)
+        base = _positions(module, ids)
+        embeds, positions = augmenter(embeds, base, kwargs.get("attention_mask"), "online", generator)
+        kwargs = {**kwargs, "inputs_embeds": embeds}
+        if args:
+            args = (None,) + tuple(args[1:])
+        else:
+            kwargs["input_ids"] = None
+        if positions is not base:
+            kwargs["position_ids"] = positions
+        return args, kwargs
+
+    handle = encoder.register_forward_pre_hook(pre_hook, with_kwargs=True)
+    try:
+        yield True
+    finally:
+        handle.remove()
 
 
 class MoCoSE(nn.Module):
@@ -80,12 +130,13 @@ class MoCoSE(nn.Module):
         dim = mc.embed_dim or hidden
         dropout = getattr(encoder.config, "hidden_dropout_prob", 0.1)
         eps = getattr(encoder.config, "layer_norm_eps", 1e-12)
+        init = (mc.head_init, _initializer_range(encoder))
         self.config = config
         self.encoder = encoder
         pretrained = getattr(getattr(encoder, "pooler", None), "dense", None)
-        self.pooler = Pooler(hidden, pretrained)
-        self.projection = Projection(hidden, dim, mc.proj_layers, dropout, eps)
-        self.predictor = Predictor(dim, mc.pred_layers, dropout, eps)
+        self.pooler = Pooler(hidden, pretrained, *init)
+        self.projection = Projection(hidden, dim, mc.proj_layers, dropout, eps, *init)
+        self.predictor = Predictor(dim, mc.pred_layers, dropout, eps, *init)
 
         self.target_encoder = copy.deepcopy(encoder)
         if not mc.ema_embeddings:
@@ -144,7 +195,7 @@ class SimCSE(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = encoder
-        self.mlp = MLPHead(encoder.config.hidden_size)
+        self.mlp = MLPHead(encoder.config.hidden_size, config.model.head_init, _initializer_range(encoder))
         self.temperature = config.model.temperature
         self.augment = EmbeddingAugmenter(config.augment)
 

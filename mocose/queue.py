@@ -6,10 +6,13 @@ Ages count from the newest entry (age 0). The eviction rule lives in :meth:`Nega
   newest entries and the oldest beyond K are dropped. It starts holding round(f K) random unit
   vectors (Gaussian, L2-normalised), older than anything enqueued later (or ``init_size`` of
   them: Figure 12's absolute begin sizes, "w.o. init." being 1).
-- ``authors``: the behaviour measured on the authors' code. It starts with K random columns and
-  a fill counter c = K_start = round(f K). A step uses the newest (c + K_start) entries while
-  c + K_start < K, else every entry held. New keys go in front; the queue is cut back to its K
-  newest entries only once c passes K, so just before that it holds up to ~2K entries.
+- ``authors``: the bookkeeping of the authors' ``MoCoSEModel`` (xbdxwyh/mocose, mocose.py:
+  ``forward`` and ``dequeue_and_enqueue``). It starts with K random columns and a fill counter
+  c = K_start = round(f K). A step uses the newest (c + K_start) entries while c + K_start < K,
+  else every entry held. New keys go in front; the queue is cut back to its K newest entries only
+  once c passes K, so just before that it holds up to ~2K entries. An empty counter (c = 0, the
+  first enqueue of f = 0) replaces the queue by the batch's keys: the K random columns go then,
+  and that enqueue cuts nothing.
 
 Entries are stored as the target produced them (not normalised); the loss's cosine normalises.
 """
@@ -82,19 +85,28 @@ class NegativeQueue(nn.Module):
     # -- the eviction rule ----------------------------------------------------------------------
     @torch.no_grad()
     def enqueue(self, keys: torch.Tensor) -> None:
-        """Add a batch of keys as the newest entries (keys[-1] newest) and evict per the rule."""
+        """Add a batch of keys as the newest entries and evict per the rule.
+
+        ``suite``: keys[-1] is the newest; ``authors``: keys[0] (their column order), which decides
+        which keys of a batch survive a cut to K when K is not a multiple of the batch size.
+        """
         if self.size == 0:
             return
         keys = keys.detach().to(self.entries.dtype)
         if keys.shape[0] > self.capacity:
             keys = keys[-self.capacity:]
         b = keys.shape[0]
+        if self.compat == "authors":
+            keys = keys.flip(0)  # authors: torch.cat((keys.T, queue)), so keys[0] is the newest column
+        replace = self.compat == "authors" and self.counter == 0  # authors: `self.queue = keys.T`
+        if replace:
+            self.length = 0
         idx = (self.ptr + torch.arange(b, device=keys.device)) % self.capacity
         self.entries[idx] = keys
         self.ptr = (self.ptr + b) % self.capacity
         self.length = min(self.length + b, self.capacity)
         self.counter += b
-        if self.compat == "suite" or self.counter > self.size:
+        if self.compat == "suite" or (self.counter > self.size and not replace):
             self.length = min(self.length, self.size)
 
     # -- resumable state ------------------------------------------------------------------------

@@ -20,10 +20,11 @@ import torch.nn.functional as F
 
 from . import encoders
 from .checkpoint import load_tree, replace_folder, save_model_folder, save_tree
-from .config import Config, parse_assignments
+from .config import Config, ConfigError, parse_assignments
 from .data import read_sentences, resolve_data_dir, training_file
 from .device import autocast, precision_record, resolve_device, set_deterministic, set_matmul_precision
-from .model import Batch, build_model
+from .model import Batch, build_model, evaluation_augmentation
+from .presets import PRESETS, apply_preset, preset_name
 from .profiles import load_profile, profile_names
 
 LOG_EVERY = 10
@@ -52,7 +53,7 @@ class Batches:
         self.seed = config.train.seed
         self.pad_length = self.max_length if pad_to_max else None
         self.text_augment = text_augment
-        self.per_epoch = math.ceil(len(sentences) / self.batch_size)
+        self.per_epoch = batches_per_epoch(config, len(sentences))
 
     def batch(self, step: int) -> Batch:
         """The batch of training step ``step`` (1-based)."""
@@ -94,9 +95,15 @@ def _is_shared_twin(key: str, state: dict) -> bool:
     return twin in state and state[twin].data_ptr() == state[key].data_ptr()
 
 
+def batches_per_epoch(config: Config, num_sentences: int) -> int:
+    """Batches in one pass over the data; ``drop_last`` (the authors' DataLoader) drops a partial one."""
+    if config.train.drop_last:
+        return num_sentences // config.train.batch_size
+    return math.ceil(num_sentences / config.train.batch_size)
+
+
 def total_steps(config: Config, num_sentences: int) -> int:
-    per_epoch = math.ceil(num_sentences / config.train.batch_size)
-    steps = config.train.epochs * per_epoch
+    steps = config.train.epochs * batches_per_epoch(config, num_sentences)
     return min(steps, config.train.max_steps) if config.train.max_steps else steps
 
 
@@ -107,12 +114,13 @@ def _validate(model, tokenizer, config: Config, sample: list[str], data_dir: Pat
 
     enc = SentenceEncoder(model.embedding_encoder(), tokenizer, pooler="cls_before_pooler",
                           batch_size=config.eval.eval_batch_size, device=device)
-    out: dict[str, Any] = {"dev_spearman": stsb_dev_spearman(enc, data_dir)}
-    if config.train.selection == "sts_test_avg":
-        out["sts_test_avg"] = sts_test_average(enc, data_dir)
-    diag = alignment_uniformity(enc, data_dir, splits=("dev",))
+    with evaluation_augmentation(model.embedding_encoder(), config.augment, config.train.seed):
+        out: dict[str, Any] = {"dev_spearman": stsb_dev_spearman(enc, data_dir)}
+        if config.train.selection == "sts_test_avg":
+            out["sts_test_avg"] = sts_test_average(enc, data_dir)
+        diag = alignment_uniformity(enc, data_dir, splits=("dev",))
+        emb = F.normalize(torch.as_tensor(enc.encode(sample)), dim=-1)
     out.update(alignment=diag["alignment"], uniformity=diag["uniformity"])
-    emb = F.normalize(torch.as_tensor(enc.encode(sample)), dim=-1)
     out["embedding_std"] = float(emb.std(dim=0).mean())
     queue = getattr(model, "queue", None)
     if queue is not None and last_keys is not None and queue.length:
@@ -157,6 +165,9 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
     augmenting = bool(getattr(model.augment, "active", False))
     batches = Batches(sentences, tokenizer, config, pad_to_max=augmenting, text_augment=text_augment)
     total = total_steps(config, len(sentences))
+    if total == 0 and config.train.drop_last:
+        raise ConfigError(f"drop_last=True with {len(sentences)} training sentences and batch_size="
+                          f"{config.train.batch_size} leaves no batch: use fewer per batch or more sentences")
     optimizer = _optimizer(model, config)
     params = [p for g in optimizer.param_groups for p in g["params"]]
     sample = sentences[:VALIDATION_SAMPLE]
@@ -230,7 +241,7 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
     bar.close()
     if not (out / "best").is_dir():  # no finite validation score: keep the last weights
         save_model_folder(model, tokenizer, config.to_dict(), out / "best", {"step": step, "score": None})
-    summary = {"steps": step, "total_steps": total, "best_step": best["step"],
+    summary = {"preset": preset_name(config), "steps": step, "total_steps": total, "best_step": best["step"],
                "best_score": best["score"] if math.isfinite(best["score"]) else None,
                "selection": config.train.selection, "collapsed": collapsed,
                "collapsed_steps": [r["step"] for r in curve if r.get("collapsed")], "curve": curve,
@@ -250,18 +261,24 @@ def _truncate_log(path: Path, step: int) -> None:
 
 
 # -- command line --------------------------------------------------------------------------------
-def resolve_config(profile: str, method: str | None, sets: list[str]) -> Config:
-    """The profile's config with --method and --set overrides, all validated before any work."""
+def resolve_config(profile: str, method: str | None, sets: list[str], preset: str = "clean") -> Config:
+    """The profile's config, then the preset's habits, then --method and --set, all validated
+    before any work."""
     overrides: dict[str, Any] = dict(parse_assignments(sets or []))
     if method:
         overrides["method"] = method
-    return load_profile(profile).override(overrides)
+    base = load_profile(profile)
+    if preset != "clean":
+        base = apply_preset(base, preset)
+    return base.override(overrides)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train MoCoSE (or --method simcse) and keep the best checkpoint")
     p.add_argument("--profile", default="cpu", choices=profile_names(), help="base configuration (default: cpu)")
     p.add_argument("--method", choices=("mocose", "simcse"), help="override the profile's method")
+    p.add_argument("--preset", default="clean", choices=PRESETS,
+                   help="clean (default) or authors: the authors' code's habits (mocose/presets.py)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config field, e.g. --set ema_decay=0.95 (repeatable)")
     p.add_argument("--out", required=True, help="run folder (checkpoints, metrics.jsonl)")
@@ -277,19 +294,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
-    config = resolve_config(args.profile, args.method, args.set)
+    config = resolve_config(args.profile, args.method, args.set, args.preset)
     resolve_data_dir(args.data)  # fail before loading anything
     device = resolve_device(args.device)
     summary = train(config, args.out, args.data, device, args.resume, not args.quiet, args.deterministic)
-    print(f"trained {config.model.method} ({config.profile} profile, {summary['steps']} steps, "
+    print(f"trained {config.model.method} ({config.profile} profile, preset {summary['preset']}, {summary['steps']} steps, "
           f"{summary['wall_time']:.0f} s); best {config.train.selection} = {summary['best_score']} "
           f"at step {summary['best_step']}{' (collapsed)' if summary['collapsed'] else ''}")
     print(f"checkpoint: {summary['best_checkpoint']}  log: {Path(args.out) / 'metrics.jsonl'}")
     if args.evaluate:
         from .evaluation import evaluate_model
+        from .experiment import evaluate_trained
 
-        result = evaluate_model(summary["best_checkpoint"], pooler=config.eval.eval_pooler, tasks="sts",
-                                data_dir=args.data, device=device, progress=not args.quiet)
+        if config.augment.augment_at_eval:  # the authors' habit: augmentations on the test sentences
+            result = evaluate_trained(config, summary["best_checkpoint"], "sts", args.data, device,
+                                      not args.quiet)
+        else:
+            result = evaluate_model(summary["best_checkpoint"], pooler=config.eval.eval_pooler, tasks="sts",
+                                    data_dir=args.data, device=device, progress=not args.quiet)
         (Path(args.out) / "eval.json").write_text(json.dumps(result, indent=2))
         print(f"STS avg = {result['avg']['sts']:.2f}; details in {Path(args.out) / 'eval.json'}")
     return 0

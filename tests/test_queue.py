@@ -67,7 +67,8 @@ def test_authors_queue_puts_new_keys_in_front():
     q = NegativeQueue(size=8, dim=2, init_fraction=0.25, compat="authors", batch_size=2)
     q.enqueue(batch(1, 2))
     neg = q.negatives()  # counter 4 + K_start 2 = 6 newest entries
-    assert neg.shape[0] == 6 and ids(neg[:2]) == [2, 1]
+    # torch.cat((keys.T, queue)): the batch in front, in its own row order
+    assert neg.shape[0] == 6 and ids(neg[:2]) == [1, 2]
 
 
 def test_block_slices_pick_the_right_ages():

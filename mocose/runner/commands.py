@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import io
 import json
 import os
@@ -10,6 +11,7 @@ import sys
 from typing import Any
 
 from ..config import ConfigError
+from ..presets import PRESETS, preset_configs
 from . import store
 from .dispatch import DEVICES_HELP
 from .job import run_job
@@ -65,7 +67,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = []
     for name in names:
         art = reg.get(name)
-        pairs = art.configs(args.profile, args.seeds)
+        pairs = preset_configs(art, args.profile, args.seeds, args.preset)
         ids = {config.digest() for _, config in pairs}
         cells = len({getattr(cell, "label", str(cell)) for cell, _ in pairs})
         rows.append((name, art.kind, str(cells), str(len(ids)), str(len(ids & done_ids)), art.title))
@@ -78,18 +80,18 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def evaluated_later(reg: Any, profile: str, seeds: int) -> frozenset[str]:
+def evaluated_later(reg: Any, profile: str, seeds: int, preset: str = "clean") -> frozenset[str]:
     """Runs that artifacts evaluate on different tasks (Tables 1 and 2 share their models): each
     keeps its best checkpoint so the next artifact only evaluates it."""
     tasks: dict[str, set[str]] = {}
     for name in reg.names():
-        for _, config in reg.get(name).configs(profile, seeds):
+        for _, config in preset_configs(reg.get(name), profile, seeds, preset):
             tasks.setdefault(config.digest(), set()).add(config.eval.eval_tasks)
     return frozenset(run_id for run_id, asked in tasks.items() if len(asked) > 1)
 
 
 def run_report(name: str, profile: str, results_dir: str | os.PathLike,
-               plots_dir: str | os.PathLike = "plots") -> int:
+               plots_dir: str | os.PathLike = "plots", preset: str = "clean") -> int:
     """Build the report of ``name`` (mocose.report, imported only now, so a sweep never waits on
     plotting libraries); 0 when it was built or when the report module is not there."""
     try:
@@ -103,7 +105,14 @@ def run_report(name: str, profile: str, results_dir: str | os.PathLike,
     if not callable(build):
         print(f"mocose: mocose.report has no {REPORT_ENTRY}(); skipping the report", file=sys.stderr)
         return 0
-    for rep in build([name], profile, results_dir=results_dir, plots_dir=plots_dir):
+    options = {}
+    if preset != "clean":
+        if "preset" not in inspect.signature(build).parameters:
+            print(f"mocose: the report does not take a preset yet; no report for preset {preset}",
+                  file=sys.stderr)
+            return 0
+        options["preset"] = preset
+    for rep in build([name], profile, results_dir=results_dir, plots_dir=plots_dir, **options):
         files = getattr(rep, "files", []) or []
         print(f"report {name} [{profile}]: " + (", ".join(str(f) for f in files) or "written"))
     return 0
@@ -119,19 +128,16 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         raise ConfigError("--json is only allowed with --dry-run")
     reg = registry()
     art = reg.get(args.name)
-    pairs = art.configs(args.profile, args.seeds)
+    pairs = preset_configs(art, args.profile, args.seeds, args.preset)
     data_dir = resolve_data_dir(args.data)
     results = results_root(args.results)
     summary = execute(pairs, profile=args.profile, results_dir=results, data_dir=data_dir,
                       devices=args.devices, scheduler=args.scheduler,
                       keep_checkpoints=args.keep_checkpoints, dry_run=args.dry_run,
                       artifact=args.name, progress=not args.quiet,
-<<<<<<< HEAD
-                      process_per_run=args.process_per_run)
-=======
+                      process_per_run=args.process_per_run,
                       out=io.StringIO() if args.json else None,
-                      keep_best=evaluated_later(reg, args.profile, args.seeds))
->>>>>>> i8a
+                      keep_best=evaluated_later(reg, args.profile, args.seeds, args.preset))
     if args.dry_run:
         if args.json:
             print(json.dumps(counts(summary.plan)))
@@ -139,7 +145,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     code = 0 if summary.ok else 1
     if not args.no_report:
         try:
-            code = run_report(args.name, args.profile, results, args.plots) or code
+            code = run_report(args.name, args.profile, results, args.plots, args.preset) or code
         except Exception as err:  # noqa: BLE001 - the runs are safe on disk; say what broke
             print(f"mocose: the report of {args.name} failed: {type(err).__name__}: {err}", file=sys.stderr)
             code = 1
@@ -167,6 +173,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
                         help="runs per cell: seeds base..base+N-1, base the profile's seed (default "
                              f"{DEFAULT_SEEDS}: a claim's test needs >= 2 runs per cell)")
+    parser.add_argument("--preset", default="clean", choices=PRESETS,
+                        help="clean (default) or authors: the authors' code's habits (mocose/presets.py)")
     parser.add_argument("--results", default=None,
                         help=f"results folder (default: ${store.RESULTS_ENV} or ./results)")
 

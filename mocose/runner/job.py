@@ -176,7 +176,6 @@ def run_job(spec: dict[str, Any]) -> int:
     return 0
 
 
-<<<<<<< HEAD
 @contextlib.contextmanager
 def output_to(path: Path) -> Iterator[None]:
     """Send this process's stdout and stderr (file descriptors 1 and 2, so child processes and C
@@ -228,7 +227,6 @@ def serve() -> int:
         if code:
             return code
         release_memory()
-=======
 def _inside(path: str | None, folder: Path) -> bool:
     return bool(path) and Path(path).resolve().is_relative_to(folder.resolve())
 
@@ -273,4 +271,3 @@ def evaluate_job(spec: dict[str, Any], config: Config, result_file: Path, failed
         return 130 if isinstance(err, KeyboardInterrupt) else 1
     failed_file.unlink(missing_ok=True)
     return 0
->>>>>>> i8a
