@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .config import Config, ConfigError
+from .config import Config, ConfigError, QueueConfig
 
 # field -> (clean value, authors' value); the fields preset_name looks at
 HABITS: dict[str, tuple[Any, Any]] = {
@@ -38,7 +38,9 @@ HABITS: dict[str, tuple[Any, Any]] = {
     "head_init": ("bert", "bert"),
 }
 # set by the preset but a study variable, so not part of a preset's name
-STARTING_VALUES: dict[str, tuple[Any, Any]] = {"queue_init_fraction": (1.0, 0.25)}
+# (clean = the recipe's default, which is also 1/4 since the recipe follows the authors' K_start)
+STARTING_VALUES: dict[str, tuple[Any, Any]] = {
+    "queue_init_fraction": (QueueConfig.queue_init_fraction, 0.25)}
 PRESETS = ("clean", "authors")
 TOGETHER = (("queue_compat", "queue_init_fraction"),)  # fields set as one, or not at all
 

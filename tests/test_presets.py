@@ -11,7 +11,7 @@ import torch
 import ablations
 from mocose import encoders, evaluation, train as train_mod
 from mocose.augment import EmbeddingAugmenter
-from mocose.config import AugmentConfig, Config, ConfigError
+from mocose.config import AugmentConfig, Config, ConfigError, QueueConfig
 from mocose.evaluation import SentenceEncoder
 from mocose.experiment import evaluate_trained
 from mocose.model import MoCoSE, evaluation_augmentation
@@ -52,13 +52,13 @@ def test_every_registry_run_takes_the_preset_under_its_own_study_fields():
             for field, value in {**art.base, **cell.overrides}.items():  # the study's own fields win
                 assert config.get(field) == value, (art.name, cell.label, field)
             if config.queue.queue_slice != "all":  # Table 8's age slices need the suite's queue
-                assert config.queue.queue_compat == "suite" and config.queue.queue_init_fraction == 1.0
+                assert config.queue.queue_compat == "suite" and config.queue.queue_init_fraction == QueueConfig.queue_init_fraction
                 assert preset_name(config).startswith("custom: augment_at_eval=True")
             else:
                 assert preset_name(config) == "authors", (art.name, cell.label)
     table7 = dict((c.label, cfg) for c, cfg in preset_configs(ablations.get("table7"), "cpu", 1, "authors"))
-    assert table7["K 512, init 0"].queue.queue_init_fraction == 0.0
-    assert table7["K 512, init 0"].queue.queue_compat == "authors"
+    assert table7["K 512, begin 1"].queue.init_size == 1  # Table 7's own start size wins
+    assert table7["K 512, begin 1"].queue.queue_compat == "authors"
     same = preset_configs(ablations.get("table7"), "cpu", 1, "clean")
     assert [c.digest() for _, c in same] == [c.digest() for _, c in ablations.get("table7").configs("cpu", 1)]
 
