@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Reproduce every table and figure of the paper, then build the report.
 #
-#   ./run_all.sh [--profile P] [--seeds N] [--devices cpu|cpu:N|cuda:0,cuda:1] [--data DIR]
-#                [--results DIR] [--plots DIR] [--scheduler tcp://HOST:PORT]
+#   ./run_all.sh [--profile P] [--seeds N] [--devices cpu|cpu:N|cuda:0x4,cuda:1x4] [--data DIR]
+#                [--results DIR] [--plots DIR] [--scheduler tcp://HOST:PORT] [--dry-run]
 #
 # Runs `mocose reproduce NAME` for every artifact of `mocose list` (finished runs are never run
 # again, so an interrupted run_all.sh picks up where it stopped), then `mocose report` for all of
 # them. An artifact with a failed run does not stop the others; the script then exits non-zero.
+# --dry-run: every artifact's runs, the distinct runs still to train over all of them, and their
+# estimated device and wall time on --devices (from the step-time table or past runs); runs nothing.
 # MOCOSE overrides the command used (default: `mocose` if installed, else `python -m mocose`).
 set -euo pipefail
 
 usage() {
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 profile=cpu
@@ -21,6 +23,7 @@ data=""
 results=""
 plots=""
 scheduler=""
+dry_run=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --profile|--seeds|--devices|--data|--results|--plots|--scheduler)
@@ -31,6 +34,7 @@ while [[ $# -gt 0 ]]; do
             key="${1%%=*}"
             declare "${key#--}=${1#*=}"
             shift ;;
+        --dry-run) dry_run=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "run_all.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
     esac
@@ -54,6 +58,12 @@ run_opts=(--seeds "$seeds" --devices "$devices" --no-report)
 [[ -n "$scheduler" ]] && run_opts+=(--scheduler "$scheduler")
 report_opts=()
 [[ -n "$plots" ]] && report_opts+=(--plots "$plots")
+
+if [[ $dry_run -eq 1 ]]; then
+    estimate=(--seeds "$seeds" --devices "$devices" --estimate)
+    [[ -n "$data" ]] && estimate+=(--data "$data")
+    exec "${mocose[@]}" list "${where[@]}" "${estimate[@]}"
+fi
 
 names="$("${mocose[@]}" list --names "${where[@]}")"
 failed=()

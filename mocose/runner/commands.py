@@ -69,7 +69,25 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("  ".join(c.ljust(w) for c, w in zip(row[:5], widths)) + "  " + row[5])
     print(f"({len(rows)} artifacts; runs and done for profile {args.profile!r}, "
           f"{args.seeds} seed(s), results in {results})")
+    if args.estimate:
+        _print_estimate(reg, names, args, results)
     return 0
+
+
+def _print_estimate(reg: Any, names: list[str], args: argparse.Namespace, results: Any) -> None:
+    """The distinct runs of every artifact (a run shared by artifacts counted once), those to
+    train, and the device time they take on ``--devices`` (what ``run_all.sh --dry-run`` shows)."""
+    from .dispatch import parse_devices
+    from .plan import describe, plan_runs
+    from .sweep import cost_of, describe_slots
+
+    pairs = [pair for name in names for pair in reg.get(name).configs(args.profile, args.seeds)]
+    plan = plan_runs(pairs, results, args.profile, f"all {len(names)} artifacts")
+    slots = parse_devices(args.devices, local=False)  # planning needs no GPU here
+    where, past_parallel, table_parallel = describe_slots(slots, None, len(plan.todo))
+    data = args.data or os.environ.get("MOCOSE_DATA")
+    print(describe(plan, cost_of(plan, results, data, slots, past_parallel, table_parallel), where,
+                   list_runs=False))
 
 
 def run_report(name: str, profile: str, results_dir: str | os.PathLike,
@@ -151,6 +169,11 @@ def register(subparsers: Any) -> None:
                                           "and runs, and how many of those runs are done.")
     _add_common(p)
     p.add_argument("--names", action="store_true", help="print the artifact names only, one a line")
+    p.add_argument("--estimate", action="store_true",
+                   help="then the runs to train over all artifacts and their estimated device time")
+    p.add_argument("--devices", default="cpu", help=f"devices the estimate assumes: {DEVICES_HELP}")
+    p.add_argument("--data", default=None, help="data folder whose training file the estimate counts "
+                                                "(default: $MOCOSE_DATA; wiki1m: 1,000,000 lines)")
     p.set_defaults(func=cmd_list)
 
     p = subparsers.add_parser("reproduce", help="run the missing runs of a table or figure, then report it",
