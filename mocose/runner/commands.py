@@ -28,12 +28,13 @@ for the last failure of a run (retried by the next reproduce), work/<run_id>/ fo
 killed run resumes from there), logs/<run_id>.log for each job's output.
 
 on a Dask cluster (--scheduler tcp://HOST:8786): start one worker per GPU, each seeing its GPU only,
-  CUDA_VISIBLE_DEVICES=0 dask worker tcp://HOST:8786 --nthreads 1 --resources GPU=1
-  CUDA_VISIBLE_DEVICES=1 dask worker tcp://HOST:8786 --nthreads 1 --resources GPU=1
-or with dask-jobqueue on SLURM: SLURMCluster(cores=1, processes=1,
+with K threads for K jobs a GPU,
+  CUDA_VISIBLE_DEVICES=0 dask worker tcp://HOST:8786 --nthreads 4 --resources GPU=1
+  CUDA_VISIBLE_DEVICES=1 dask worker tcp://HOST:8786 --nthreads 4 --resources GPU=1
+or with dask-jobqueue on SLURM: SLURMCluster(cores=4, processes=1,
   job_extra_directives=["--gres=gpu:1"], worker_extra_args=["--resources", "GPU=1"]), then
-  mocose reproduce NAME --scheduler tcp://HOST:8786 --devices cuda
-(--devices cuda submits every job with resources={'GPU': 1}; without it, jobs run on the
+  mocose reproduce NAME --scheduler tcp://HOST:8786 --devices cudax4
+(--devices cudaxK submits every job with resources={'GPU': 1/K}; without cuda, jobs run on the
 workers' CPUs). Workers need mocose installed and the results and data folders on a shared file
 system."""
 
