@@ -491,3 +491,30 @@ def test_reproduce_a_real_artifact_under_smoke(tmp_path):
     again = subprocess.run(cmd + ["--dry-run"], capture_output=True, text=True, timeout=300, env=env,
                            cwd=tmp_path)
     assert f"{len(wanted)} done, 0 to run" in again.stdout
+
+
+@pytest.mark.slow
+def test_a_reused_job_process_repeats_a_fresh_process_on_the_real_experiment(tmp_path, monkeypatch):
+    """The real experiment (tiny BERT, 6 steps, STS-B only): run B after run A in one job process
+    gives the result B gets in a process of its own; nothing of A (random state, precision,
+    determinism, caches) leaks into B."""
+    from mocose.runner import execute, load_results
+
+    monkeypatch.delenv("MOCOSE_EXPERIMENT_FN", raising=False)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    small = {"train_sentences": 48, "batch_size": 8, "eval_steps": 3, "max_steps": 6, "queue_size": 16,
+             "eval_tasks": "STSBenchmark"}
+    base = load_profile(PROFILE).override(small)
+    a = base.override({"matmul_precision": "high", "ema_decay": 0.5, "seed": 7})
+    b = base.override({"ema_decay": 0.9})
+    data = os.environ["MOCOSE_DATA"]
+    reused = execute([("a", a), ("b", b)], profile=PROFILE, results_dir=tmp_path / "reused", data_dir=data,
+                     devices="cpu", progress=False)
+    alone = execute([("b", b)], profile=PROFILE, results_dir=tmp_path / "alone", data_dir=data,
+                    devices="cpu", progress=False, process_per_run=True)
+    assert reused.ok and alone.ok
+    one = load_results(tmp_path / "reused", PROFILE)[b.digest()]
+    two = load_results(tmp_path / "alone", PROFILE)[b.digest()]
+    for key in ("metrics", "analysis", "precision"):
+        assert one[key] == two[key], key
+    assert one["training"]["curve"] == two["training"]["curve"]
