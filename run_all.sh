@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Reproduce every table and figure of the paper, then build the report.
 #
-#   ./run_all.sh [--profile P] [--seeds N] [--devices cpu|cpu:N|cuda:0,cuda:1] [--data DIR]
+#   ./run_all.sh [--profile P] [--seeds N] [--devices cpu|cpu:N|cuda:0x4,cuda:1x4] [--data DIR]
 #                [--results DIR] [--plots DIR] [--scheduler tcp://HOST:PORT] [--preset clean|authors]
+#                [--dry-run]
 #
 # Runs `mocose reproduce NAME` for every artifact of `mocose list` (finished runs are never run
 # again, so an interrupted run_all.sh picks up where it stopped), then `mocose report` for all of
 # them. An artifact with a failed run does not stop the others; the script then exits non-zero.
+# --dry-run: every artifact's runs, the distinct runs still to train over all of them, and their
+# estimated device and wall time on --devices (from the step-time table or past runs); runs nothing.
 # MOCOSE overrides the command used (default: `mocose` if installed, else `python -m mocose`).
 set -euo pipefail
 
 usage() {
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 profile=cpu
@@ -22,6 +25,7 @@ results=""
 plots=""
 scheduler=""
 preset=clean
+dry_run=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --profile|--seeds|--devices|--data|--results|--plots|--scheduler|--preset)
@@ -32,6 +36,7 @@ while [[ $# -gt 0 ]]; do
             key="${1%%=*}"
             declare "${key#--}=${1#*=}"
             shift ;;
+        --dry-run) dry_run=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "run_all.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
     esac
@@ -61,6 +66,12 @@ if [[ "$preset" != clean ]]; then  # a report that knows presets builds the pres
     else
         echo "run_all.sh: this report has no --preset; its tables show the clean runs" >&2
     fi
+fi
+
+if [[ $dry_run -eq 1 ]]; then
+    estimate=(--seeds "$seeds" --devices "$devices" --preset "$preset" --estimate)
+    [[ -n "$data" ]] && estimate+=(--data "$data")
+    exec "${mocose[@]}" list "${where[@]}" "${estimate[@]}"
 fi
 
 names="$("${mocose[@]}" list --names "${where[@]}")"

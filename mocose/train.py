@@ -211,7 +211,7 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
             for group in optimizer.param_groups:
                 group["lr"] = lr
             optimizer.step()
-            last_keys, last_loss = result.keys, float(result.loss.detach())
+            last_keys, last_loss = result.keys.float(), float(result.loss.detach())  # float: bf16 under autocast
             record = {"step": step, "loss": last_loss, "lr": lr, "ema_decay": decay,
                       "queue_fill": int(getattr(getattr(model, "queue", None), "length", 0)),
                       "negatives": result.num_negatives}

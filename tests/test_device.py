@@ -96,3 +96,45 @@ def test_cli_refuses_a_bad_device_before_any_work(tmp_path):
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("mocose: error: device="), lines
     assert not (tmp_path / "run").exists() and not (tmp_path / "results").exists()
+
+
+def test_precision_is_configuration_recorded_and_set_per_run(tmp_path, monkeypatch):
+    """matmul_precision and autocast are validated config fields; a run sets them (bf16 autocast
+    works on the CPU too), records them, and a later run with other values sets its own."""
+    from mocose import train as train_mod
+    from mocose.profiles import load_profile
+
+    with pytest.raises(ConfigError, match="matmul_precision must be one of highest, high, medium"):
+        load_profile("smoke").override({"matmul_precision": "tf32"})
+    with pytest.raises(ConfigError, match="autocast must be one of none, bf16"):
+        load_profile("smoke").override({"autocast": "fp16"})
+    monkeypatch.setattr(train_mod, "VALIDATION_SAMPLE", 32)
+    small = {"train_sentences": 16, "batch_size": 8, "eval_steps": 2, "max_steps": 2, "queue_size": 16}
+    before = torch.get_float32_matmul_precision()
+    try:
+        fast = train_mod.train(load_profile("smoke").override({**small, "matmul_precision": "high",
+                                                               "autocast": "bf16"}),
+                               tmp_path / "fast", device="cpu", progress=False)
+        assert torch.get_float32_matmul_precision() == "high"
+        assert fast["precision"] == {"matmul_precision": "high", "autocast": "bf16"}
+        assert fast["device"] == "cpu" and fast["steps"] == 2 and fast["curve"]
+        paper = train_mod.train(load_profile("smoke").override(small), tmp_path / "paper", device="cpu",
+                                progress=False)
+        assert torch.get_float32_matmul_precision() == "highest"  # not left over from the last run
+        assert paper["precision"] == {"matmul_precision": "highest", "autocast": "none"}
+    finally:
+        torch.set_float32_matmul_precision(before)
+
+
+def test_deterministic_sets_cublas_workspace_and_is_cleared_by_the_next_run(monkeypatch):
+    from mocose.device import CUBLAS_WORKSPACE, set_deterministic
+
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    try:
+        set_deterministic(True)
+        assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == CUBLAS_WORKSPACE == ":4096:8"
+        assert torch.are_deterministic_algorithms_enabled() and torch.backends.cudnn.deterministic
+        set_deterministic(False)  # a job process's next run, not deterministic
+        assert not torch.are_deterministic_algorithms_enabled()
+    finally:
+        set_deterministic(False)

@@ -87,12 +87,14 @@ def test_several_jobs_share_one_gpu(tmp_path):
 
 
 def test_eval_on_cuda_equals_cpu(tmp_path):
-    """`mocose eval --device cuda` gives the CPU's STS scores to 1e-4 (float32 matmuls on both)."""
+    """`mocose eval --device cuda` gives the CPU's STS scores to 1e-4 as correlations (the scores
+    are Spearman x 100, so 0.01 points), float32 matmuls on both: the two devices sum in other
+    orders, so embeddings differ in the last bits and a near tie may swap ranks."""
     cpu, gpu = tmp_path / "cpu.json", tmp_path / "gpu.json"
     mocose("eval", "all-MiniLM-L6-v2", "--device", "cpu", "--out", str(cpu), "--no-progress")
     mocose("eval", "all-MiniLM-L6-v2", "--device", "cuda", "--out", str(gpu), "--no-progress")
     a, b = json.loads(cpu.read_text()), json.loads(gpu.read_text())
     assert b["device"].startswith("cuda:") and set(a["tasks"]) == set(b["tasks"])
     for task in a["tasks"]:
-        assert abs(a["tasks"][task]["score"] - b["tasks"][task]["score"]) <= 1e-4, task
-    assert abs(a["avg"]["sts"] - b["avg"]["sts"]) <= 1e-4
+        assert abs(a["tasks"][task]["score"] - b["tasks"][task]["score"]) / 100 <= 1e-4, task
+    assert abs(a["avg"]["sts"] - b["avg"]["sts"]) / 100 <= 1e-4

@@ -45,7 +45,8 @@ def fake_experiment(config, data_dir, work_dir, device="cpu", resume=True, progr
     log = os.environ.get("MOCOSE_FAKE_LOG")
     if log:
         with open(log, "a") as f:
-            f.write(f"{run_id} start resumed={int(resumed)} device={device} pid={os.getpid()}\n")
+            f.write(f"{run_id} start resumed={int(resumed)} device={device} pid={os.getpid()} "
+                    f"t={time.time():.3f}\n")
     ckpt.write_text("step 1")
     time.sleep(float(os.environ.get("MOCOSE_FAKE_SLEEP", "0")))
     eta = config.ema.ema_decay
@@ -403,6 +404,25 @@ def test_dask_local_cluster_gives_the_joblib_result_files(env):
     assert all(strip(a[k]) == strip(b[k]) for k in a)
 
 
+def test_dask_gpu_jobs_share_a_worker_gpu_by_fractional_resources(env, monkeypatch):
+    """--devices cudax2 on a worker with GPU=1 and 2 threads: each job asks for half the GPU, so
+    two run at once on it (the fake experiment needs no real GPU; it logs its device)."""
+    distributed = pytest.importorskip("distributed")
+    from mocose.runner import execute
+
+    monkeypatch.setenv("MOCOSE_FAKE_SLEEP", "1.5")
+    pairs = get("sweep").configs(PROFILE, 1)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, resources={"GPU": 1},
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        summary = execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
+                          devices="cudax2", scheduler=cluster.scheduler_address, progress=False)
+    assert summary.ok and len(summary.outcomes) == 4
+    assert {o.device for o in summary.outcomes} == {"cuda:0"}
+    assert "device=cuda:0" in (env / "fake.log").read_text()
+    starts = sorted(float(t) for t in re.findall(r"t=([\d.]+)", (env / "fake.log").read_text()))
+    assert len(starts) == 4 and starts[1] - starts[0] < 1.0  # two jobs ran side by side
+
+
 # -- run_all.sh -----------------------------------------------------------------------------------
 def test_run_all_continues_past_a_failed_artifact_and_exits_non_zero(env):
     calls = env / "calls.log"
@@ -425,6 +445,23 @@ def test_run_all_continues_past_a_failed_artifact_and_exits_non_zero(env):
     all_ids = {i for n in names() for i in ids_of(n)}
     good = all_ids - set(ids_of("broken")[1:4])
     assert {p.stem for p in runs_dir(env).glob("*.json")} == good
+
+
+def test_run_all_dry_run_counts_distinct_runs_and_runs_nothing(env):
+    """sweep (4 runs), broken (5, two shared with sweep) and long (6): 13 distinct runs of 16
+    smoke steps each, priced by the table; nothing is launched."""
+    from mocose.runner.plan import RUN_SECONDS, STEP_SECONDS, format_duration
+
+    done = subprocess.run([str(ROOT / "run_all.sh"), "--profile", PROFILE, "--devices", "cpu:2", "--dry-run",
+                           "--data", str(env / "data"), "--results", str(env / "results")],
+                          env=dict(os.environ, MOCOSE=f"{sys.executable} -m mocose.runner"),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    device = 13 * 16 * STEP_SECONDS[PROFILE, "cpu"] + 13 * RUN_SECONDS[PROFILE, "cpu"]
+    assert "all 3 artifacts [smoke]: 13 runs, 0 done, 13 to run" in done.stdout
+    assert (f"13 runs to train (208 steps), 0 to evaluate only; estimated device time "
+            f"{format_duration(device)}") in done.stdout
+    assert not started(env) and not (env / "results").exists()
 
 
 # -- the real experiment and registry --------------------------------------------------------------
@@ -454,3 +491,31 @@ def test_reproduce_a_real_artifact_under_smoke(tmp_path):
     again = subprocess.run(cmd + ["--dry-run"], capture_output=True, text=True, timeout=300, env=env,
                            cwd=tmp_path)
     assert f"{len(wanted)} done, 0 to run" in again.stdout
+
+
+@pytest.mark.slow
+def test_a_reused_job_process_repeats_a_fresh_process_on_the_real_experiment(tmp_path, monkeypatch):
+    """The real experiment (tiny BERT, 6 steps, STS-B only): run B after run A in one job process
+    gives the result B gets in a process of its own; nothing of A (random state, precision,
+    determinism, caches) leaks into B."""
+    from mocose.runner import execute, load_results
+
+    monkeypatch.delenv("MOCOSE_EXPERIMENT_FN", raising=False)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    small = {"train_sentences": 48, "batch_size": 8, "eval_steps": 3, "max_steps": 6, "queue_size": 16,
+             "eval_tasks": "STSBenchmark"}
+    base = load_profile(PROFILE).override(small)
+    a = base.override({"matmul_precision": "high", "ema_decay": 0.5, "seed": 7})
+    b = base.override({"ema_decay": 0.9})
+    data = os.environ["MOCOSE_DATA"]
+    reused = execute([("a", a), ("b", b)], profile=PROFILE, results_dir=tmp_path / "reused", data_dir=data,
+                     devices="cpu", progress=False)
+    alone = execute([("b", b)], profile=PROFILE, results_dir=tmp_path / "alone", data_dir=data,
+                    devices="cpu", progress=False, process_per_run=True)
+    assert reused.ok and alone.ok
+    one = load_results(tmp_path / "reused", PROFILE)[b.digest()]
+    two = load_results(tmp_path / "alone", PROFILE)[b.digest()]
+    timeless = lambda metrics: {k: v for k, v in metrics.items() if k != "seconds"}  # noqa: E731
+    assert timeless(one["metrics"]) == timeless(two["metrics"])
+    assert one["analysis"] == two["analysis"] and one["precision"] == two["precision"]
+    assert one["training"]["curve"] == two["training"]["curve"]

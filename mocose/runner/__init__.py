@@ -1,5 +1,6 @@
 """The job runner: plans the missing runs of an artifact, runs each in its own process on local
-devices (joblib) or a Dask cluster, and keeps one atomically written result file per run.
+devices (a job process per slot, reused until a run fails) or a Dask cluster, and keeps one
+atomically written result file per run.
 
 Public API: :func:`load_results` (CONTRACT_RUNS.md), :func:`execute` (a sweep over given configs),
 ``register`` (the ``list`` and ``reproduce`` commands).

@@ -33,12 +33,13 @@ for the last failure of a run (retried by the next reproduce), work/<run_id>/ fo
 killed run resumes from there), logs/<run_id>.log for each job's output.
 
 on a Dask cluster (--scheduler tcp://HOST:8786): start one worker per GPU, each seeing its GPU only,
-  CUDA_VISIBLE_DEVICES=0 dask worker tcp://HOST:8786 --nthreads 1 --resources GPU=1
-  CUDA_VISIBLE_DEVICES=1 dask worker tcp://HOST:8786 --nthreads 1 --resources GPU=1
-or with dask-jobqueue on SLURM: SLURMCluster(cores=1, processes=1,
+with K threads for K jobs a GPU,
+  CUDA_VISIBLE_DEVICES=0 dask worker tcp://HOST:8786 --nthreads 4 --resources GPU=1
+  CUDA_VISIBLE_DEVICES=1 dask worker tcp://HOST:8786 --nthreads 4 --resources GPU=1
+or with dask-jobqueue on SLURM: SLURMCluster(cores=4, processes=1,
   job_extra_directives=["--gres=gpu:1"], worker_extra_args=["--resources", "GPU=1"]), then
-  mocose reproduce NAME --scheduler tcp://HOST:8786 --devices cuda
-(--devices cuda submits every job with resources={'GPU': 1}; without it, jobs run on the
+  mocose reproduce NAME --scheduler tcp://HOST:8786 --devices cudax4
+(--devices cudaxK submits every job with resources={'GPU': 1/K}; without cuda, jobs run on the
 workers' CPUs). Workers need mocose installed and the results and data folders on a shared file
 system."""
 
@@ -77,6 +78,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("  ".join(c.ljust(w) for c, w in zip(row[:5], widths)) + "  " + row[5])
     print(f"({len(rows)} artifacts; runs and done for profile {args.profile!r}, "
           f"{args.seeds} seed(s), results in {results})")
+    if args.estimate:
+        _print_estimate(reg, names, args, results)
     return 0
 
 
@@ -88,6 +91,21 @@ def evaluated_later(reg: Any, profile: str, seeds: int, preset: str = "clean") -
         for _, config in preset_configs(reg.get(name), profile, seeds, preset):
             tasks.setdefault(config.digest(), set()).add(config.eval.eval_tasks)
     return frozenset(run_id for run_id, asked in tasks.items() if len(asked) > 1)
+def _print_estimate(reg: Any, names: list[str], args: argparse.Namespace, results: Any) -> None:
+    """The distinct runs of every artifact (a run shared by artifacts counted once), those to
+    train, and the device time they take on ``--devices`` (what ``run_all.sh --dry-run`` shows)."""
+    from .dispatch import parse_devices
+    from .plan import describe, plan_runs
+    from .sweep import cost_of, describe_slots
+
+    pairs = [pair for name in names
+             for pair in preset_configs(reg.get(name), args.profile, args.seeds, args.preset)]
+    plan = plan_runs(pairs, results, args.profile, f"all {len(names)} artifacts")
+    slots = parse_devices(args.devices, local=False)  # planning needs no GPU here
+    where, past_parallel, table_parallel = describe_slots(slots, None, len(plan.todo))
+    data = args.data or os.environ.get("MOCOSE_DATA")
+    print(describe(plan, cost_of(plan, results, data, slots, past_parallel, table_parallel), where,
+                   list_runs=False))
 
 
 def run_report(name: str, profile: str, results_dir: str | os.PathLike,
@@ -189,6 +207,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true",
                    help="print the registry as data: each artifact's name, title, kind, cells "
                         "(label, overrides, paper number or null, in_paper) and claims")
+    p.add_argument("--estimate", action="store_true",
+                   help="then the runs to train over all artifacts and their estimated device time")
+    p.add_argument("--devices", default="cpu", help=f"devices the estimate assumes: {DEVICES_HELP}")
+    p.add_argument("--data", default=None, help="data folder whose training file the estimate counts "
+                                                "(default: $MOCOSE_DATA; wiki1m: 1,000,000 lines)")
     p.set_defaults(func=cmd_list)
 
     p = subparsers.add_parser("reproduce", help="run the missing runs of a table or figure, then report it",

@@ -7,7 +7,7 @@ the failure record) itself. A crash that kills the process outright (a segfault,
 killer) leaves nothing; the launcher in :mod:`mocose.runner.dispatch` records that one.
 
 The spec is a JSON object built by :func:`make_spec`; everything the job needs is in it, so a job
-runs the same on this machine, under joblib, or on a Dask worker elsewhere.
+runs the same in a local job process or on a Dask worker elsewhere.
 """
 from __future__ import annotations
 

@@ -70,25 +70,28 @@ def counts(plan: Plan) -> dict[str, int]:
 # What a run costs, by (profile, device kind): seconds a training step takes with everything a step
 # brings (the validations every eval_steps, the saved states), and the fixed seconds a run adds
 # (loading, the final evaluation and analysis). Used until the results folder holds past runs of the
-# profile on that kind of device; the README's "Running at paper scale" gives the measurements
-# behind each figure (GPU: one H100, one job on it; CPU: 2 shared cores).
+# profile on that kind of device. Measured (README "Running at paper scale"; benchmarks/jobs.py):
+# cuda on one H100, one job on it, the fixed parts with a fresh process each (a reused job process
+# saves its start: table3 smoke took 16.7 s a run with a process per run, 4.9 s reused); paper is a
+# bert-base-shaped encoder: 0.0546 s a step plus a 2.6 s validation every 100 steps. cpu: the
+# 2-core development machine (README "Measured on this machine").
 STEP_SECONDS: dict[tuple[str, str], float] = {
-    ("paper", "cuda"): 0.056,
-    ("cpu", "cuda"): 0.034,
-    ("smoke", "cuda"): 0.02,
-    ("cpu", "cpu"): 4.6,
-    ("smoke", "cpu"): 0.12,
+    ("paper", "cuda"): 0.080,
+    ("cpu", "cuda"): 0.088,
+    ("smoke", "cuda"): 0.065,
+    ("cpu", "cpu"): 5.8,
+    ("smoke", "cpu"): 0.15,
 }
 RUN_SECONDS: dict[tuple[str, str], float] = {
-    ("paper", "cuda"): 25.0,
-    ("cpu", "cuda"): 12.0,
-    ("smoke", "cuda"): 4.0,
-    ("cpu", "cpu"): 150.0,
-    ("smoke", "cpu"): 5.0,
+    ("paper", "cuda"): 19.0,
+    ("cpu", "cuda"): 13.1,
+    ("smoke", "cuda"): 3.8,
+    ("cpu", "cpu"): 158.0,
+    ("smoke", "cpu"): 5.5,
 }
-# Throughput of K jobs sharing one GPU, relative to one job at a time (README "Several jobs per
-# GPU"); K between two entries takes the lower one.
-GPU_PACKING: dict[int, float] = {1: 1.0, 2: 1.34, 4: 1.71, 8: 1.96}
+# Throughput of K jobs sharing one H100, relative to one job at a time (benchmarks/jobs.py
+# --sections packing: 120-step bert-base-shaped jobs); K between two entries takes the lower one.
+GPU_PACKING: dict[int, float] = {1: 1.0, 2: 1.43, 4: 1.76, 8: 2.12}
 WIKI1M_LINES = 1_000_000  # SimCSE's wiki1m_for_simcse.txt, for a data folder that lacks it
 
 
@@ -198,8 +201,8 @@ def format_duration(seconds: float | None) -> str:
     return f"~{secs}s"
 
 
-def describe(plan: Plan, cost: Estimate, where: str) -> str:
-    """The plan as shown before dispatch."""
+def describe(plan: Plan, cost: Estimate, where: str, list_runs: bool = True) -> str:
+    """The plan as shown before dispatch (``list_runs``: one line for each run to run)."""
     lines = [f"{plan.artifact or 'sweep'} [{plan.profile}]: {len(plan.runs)} runs, "
              f"{len(plan.done)} done, {len(plan.todo)} to run"
              + (f", {len(plan.evaluate)} done to evaluate on more tasks" if plan.evaluate else "")
@@ -210,7 +213,7 @@ def describe(plan: Plan, cost: Estimate, where: str) -> str:
                      f"{cost.runs_to_evaluate} to evaluate only; estimated device time "
                      f"{format_duration(cost.device_seconds)}, wall time "
                      f"{format_duration(cost.wall_seconds)} ({cost.source})")
-        for run in plan.todo:
+        for run in plan.todo if list_runs else ():
             cells = ", ".join(run.cells[:3]) + (f" (+{len(run.cells) - 3})" if len(run.cells) > 3 else "")
             lines.append(f"  - {run.run_id}  seed {run.config.train.seed}  {cells}")
     return "\n".join(lines)

@@ -110,7 +110,8 @@ def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: s
     artifact evaluates them later on more tasks)."""
     out = out or sys.stdout
     results = Path(results_dir).expanduser().resolve()
-    slots = dispatch.parse_devices(devices, local=not scheduler)
+    # Jobs that will run here need their GPUs here; a plan (dry run) or a cluster does not.
+    slots = dispatch.parse_devices(devices, local=not scheduler and not dry_run)
     store.remove_stale_temps(results, profile)
     plan = plan_runs(pairs, results, profile, artifact)
     where, past_parallel, table_parallel = describe_slots(slots, scheduler, len(plan.todo))
