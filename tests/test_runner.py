@@ -453,7 +453,7 @@ def test_run_all_dry_run_counts_distinct_runs_and_runs_nothing(env):
     from mocose.runner.plan import RUN_SECONDS, STEP_SECONDS, format_duration
 
     done = subprocess.run([str(ROOT / "run_all.sh"), "--profile", PROFILE, "--devices", "cpu:2", "--dry-run",
-                           "--data", str(env / "data"), "--results", str(env / "results")],
+                           "--seeds", "1", "--data", str(env / "data"), "--results", str(env / "results")],
                           env=dict(os.environ, MOCOSE=f"{sys.executable} -m mocose.runner"),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
