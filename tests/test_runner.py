@@ -378,7 +378,7 @@ def test_reproduce_a_real_artifact_under_smoke(tmp_path):
                else str(ROOT.parent / "shared" / "data"),
                PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "mocose", "reproduce", "fig5", "--profile", PROFILE, "--devices", "cpu:2",
-           "--results", str(tmp_path / "results"), "--plots", str(tmp_path / "plots"), "--quiet"]
+           "--seeds", "1", "--results", str(tmp_path / "results"), "--plots", str(tmp_path / "plots"), "--quiet"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     wanted = {c.digest() for _, c in ablations.get("fig5").configs(PROFILE, 1)}
