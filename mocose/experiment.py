@@ -37,7 +37,8 @@ def run_experiment(config: Config, data_dir: Path, work_dir: Path, device: str =
     with evaluation_augmentation(model, config.augment, config.train.seed):  # authors' habit, if on
         metrics = evaluate(enc, config.eval.eval_tasks, data_dir, progress=progress)
         analysis = dict(alignment_uniformity(enc, data_dir))
-        analysis["singular_values"] = singular_spectrum(enc, data_dir)
+        # raw, as Figure 7 plots them (sv_auc, the claims' summary, divides by the largest itself)
+        analysis["singular_values"] = singular_spectrum(enc, data_dir, normalise=False)
     measured = config.model.method == "mocose"
     return {
         "status": "collapsed" if training.get("collapsed") else "ok",

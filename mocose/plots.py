@@ -373,7 +373,10 @@ def draw_spectrum(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> 
     _finish(ax, art, subtitle, has_any)
     # slide 6: raw singular values against their index 0..d-1, not normalised
     ax.set_xlabel(art.x_label or "index")
-    ax.set_ylabel(art.y_label or "Singular Values")
+    normalised = has_any and all(s[0] == 1.0 for cd in cells for s in
+                                 (singular_values(r) for r in cd.runs) if s is not None)
+    ax.set_ylabel((art.y_label or "Singular Values")
+                  + (" / largest (these results stored them normalised)" if normalised else ""))
     return fig
 
 

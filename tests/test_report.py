@@ -392,7 +392,12 @@ def test_spectrum_is_raw_singular_values_against_index(tmp_path):
     [line] = fig.axes[0].get_lines()
     assert list(line.get_xdata()) == [0, 1, 2, 3]
     assert list(line.get_ydata()) == pytest.approx([4.0, 2.0, 1.25, 0.75])  # sorted, not normalised
-    assert fig.axes[0].get_xscale() == "linear"
+    assert fig.axes[0].get_xscale() == "linear" and fig.axes[0].get_ylabel() == "Singular Values"
+    old = tmp_path / "old"
+    for i in range(2):  # results written before raw values were stored: the axis says so
+        write_result(old, "fig7", "BERT", i, 70.0, analysis={"singular_values": [1.0, 0.5]})
+    fig = plots.draw_spectrum(ablations.get("fig7"), _cells("fig7", old), "")
+    assert "normalised" in fig.axes[0].get_ylabel()
 
 
 def test_box_plots_one_box_per_dimension_and_queue_panels(tmp_path):

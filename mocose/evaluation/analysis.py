@@ -67,8 +67,9 @@ def alignment_uniformity(enc: SentenceEncoder, data_dir=None, splits: tuple[str,
             "n_positive_pairs": len(a), "n_sentences": len(sentences), "splits": list(splits)}
 
 
-def singular_spectrum(enc: SentenceEncoder, data_dir=None) -> list[float]:
-    """Singular values of the STS-B sentence-embedding matrix divided by the largest (Figure 7).
+def singular_spectrum(enc: SentenceEncoder, data_dir=None, normalise: bool = True) -> list[float]:
+    """Singular values of the STS-B sentence-embedding matrix, largest first, divided by the
+    largest unless ``normalise`` is False (Figure 7 plots them raw).
 
     The matrix holds one row per distinct sentence of all three STS-B splits, raw: neither centred
     nor L2-normalised (so a common direction shared by all embeddings, the anisotropy the figure
@@ -78,4 +79,4 @@ def singular_spectrum(enc: SentenceEncoder, data_dir=None) -> list[float]:
     sentences = list(dict.fromkeys(s for p in sets for s in p.a + p.b))
     m = enc.encode(sentences, desc="STS-B").astype(np.float64)
     s = np.linalg.svd(m, compute_uv=False)
-    return (s / s[0]).tolist()
+    return (s / s[0] if normalise else s).tolist()
