@@ -179,7 +179,7 @@ def heads_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def sentence_transformers_files(folder: Path, hidden_size: int, max_length: int) -> None:
     """Write sentence-transformers' module files declaring [CLS] pooling (the suite's
     ``cls_before_pooler``) into the Hugging Face folder ``folder``. The old-style Pooling keys are
-    read by sentence-transformers 2.x to 6.x alike."""
+    read by sentence-transformers 6.2 (tested) and its predecessors."""
     modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
                {"idx": 1, "name": "1", "path": ST_POOLING_DIR, "type": "sentence_transformers.models.Pooling"}]
     (folder / ST_MODULES).write_text(json.dumps(modules, indent=2))

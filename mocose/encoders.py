@@ -163,7 +163,8 @@ def load(name: str):
         raise EncoderUnavailable(
             f"no such folder {name!r}, and the Hugging Face hub cannot be reached from here to fetch a "
             f"model of that name. Download it where you have network "
-            f"(huggingface-cli download {name} --local-dir DIR) and pass DIR instead."
+            f"(huggingface-cli download {name} --local-dir DIR) and pass DIR instead of the name "
+            f"(for training: --set encoder=DIR)."
         ) from err
     except (ValueError, RuntimeError, KeyError) as err:  # a folder whose files disagree
         raise EncoderUnavailable(f"cannot load the model in {path}: {type(err).__name__}: "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -269,7 +270,9 @@ def _truncate_log(path: Path, step: int) -> None:
         path.rename(aside)
         print(f"mocose: {path} had lines that do not parse; kept as {aside}, its sound lines up to "
               f"step {step} carried over", file=sys.stderr)
-    path.write_text("".join(line + "\n" for line in keep))
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(line + "\n" for line in keep))
+    os.replace(tmp, path)  # a kill leaves the old log or the new one, never half of one
 
 
 # -- the run folder: what a new run, an overwrite and a resume may find there ---------------------
@@ -285,14 +288,15 @@ def check_run_folder(out: Path, config: Config, resume: bool, overwrite: bool,
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite exclude each other: continue the run in the "
                           "folder, or replace it")
+    recover_folder(out / "state")  # undo a kill inside a folder replacement, drop half-built copies
+    recover_folder(out / "best")
+    (out / ".metrics.jsonl.tmp").unlink(missing_ok=True)  # a kill inside _truncate_log
     existing = [name for name in RUN_FILES if (out / name).exists()]
     if existing and not resume and not overwrite:
         raise ConfigError(f"{out} already holds a run ({', '.join(existing)}): pass --resume to "
                           f"continue it or --overwrite to replace it")
     if not resume:
         return []
-    recover_folder(out / "state")
-    recover_folder(out / "best")
     state_dir = out / "state"
     if not state_dir.exists():
         return []  # killed before its first save: there is nothing to resume, a fresh start is exact
