@@ -68,9 +68,24 @@ def offline(monkeypatch):
 def trained(tmp_path_factory) -> Path:
     """One finished tiny run (state saved at step 3, best checkpoint, metrics log)."""
     folder = tmp_path_factory.mktemp("trained") / "run"
-    os.environ.setdefault("MOCOSE_DATA", str(DATA))
-    assert main(["train", "--profile", "smoke", "--out", str(folder), "--quiet", *SMALL_SETS]) == 0
+    assert main(["train", "--profile", "smoke", "--out", str(folder), "--data", str(DATA), "--quiet",
+                 *SMALL_SETS]) == 0
     return folder
+
+
+def small_stsb(root: Path, n: int = 40) -> Path:
+    """A hand-made STS-B of ``n`` pairs a split, declared by its own MANIFEST.md5 (evaluates in a
+    blink, where the content does not matter)."""
+    folder = root / "senteval" / "STS" / "STSBenchmark"
+    folder.mkdir(parents=True)
+    words = "a man woman plays guitar piano dog runs cat sleeps the on".split()
+    rng = np.random.default_rng(0)
+    for split in ("train", "dev", "test"):
+        rows = [f"g\tf\t2012\t{i}\t{rng.uniform(0, 5):.3f}\t{' '.join(rng.choice(words, 5))}\t"
+                f"{' '.join(rng.choice(words, 4))}\n" for i in range(n)]
+        (folder / f"sts-{split}.csv").write_text("".join(rows))
+    write_manifest(root / "senteval")
+    return root
 
 
 @pytest.fixture
@@ -301,7 +316,7 @@ def test_train_over_an_existing_run_needs_overwrite(run_copy, capsys):
     assert snapshot(run_copy) == before
     (run_copy / "notes.txt").write_text("mine")
     old_log = (run_copy / "metrics.jsonl").read_text()
-    code, out, _ = train_cli(capsys, run_copy, "--overwrite", "--set", "seed=7")
+    code, out, _ = train_cli(capsys, run_copy, "--overwrite", "--set", "seed=7", "--set", "max_steps=3")
     assert code == 0 and "trained mocose" in out
     assert (run_copy / "notes.txt").read_text() == "mine"  # only the run's own files replaced
     assert (run_copy / "metrics.jsonl").read_text() != old_log
@@ -379,16 +394,19 @@ def test_sentence_transformers_reads_a_checkpoint_as_the_papers_embedding(traine
 def test_eval_uses_the_pooling_a_folder_declares_and_says_which(tmp_path, capsys, trained):
     folder = tmp_path / "st"
     shutil.copytree(trained / "best", folder)
-    code, out, _ = cli(capsys, "eval", folder, "--tasks", "STSBenchmark")
+    data = small_stsb(tmp_path / "data")
+    code, out, _ = cli(capsys, "eval", folder, "--tasks", "STSBenchmark", "--data", data)
     assert code == 0 and "pooler: cls_before_pooler (declared by the folder's sentence-transformers" in out
     pooling = folder / "1_Pooling" / "config.json"
     config = json.loads(pooling.read_text())
     config.update(pooling_mode_cls_token=False, pooling_mode_mean_tokens=True)
     pooling.write_text(json.dumps(config))
-    code, out, _ = cli(capsys, "eval", folder, "--tasks", "STSBenchmark", "--out", tmp_path / "r.json")
+    code, out, _ = cli(capsys, "eval", folder, "--tasks", "STSBenchmark", "--out", tmp_path / "r.json",
+                       "--data", data)
     assert code == 0 and "pooler: avg (declared" in out
     assert json.loads((tmp_path / "r.json").read_text())["pooler"] == "avg"
-    code, out, _ = cli(capsys, "eval", folder, "--tasks", "STSBenchmark", "--pooler", "cls_before_pooler")
+    code, out, _ = cli(capsys, "eval", folder, "--tasks", "STSBenchmark", "--pooler", "cls_before_pooler",
+                       "--data", data)
     assert code == 0 and "pooler:" not in out and "(cls_before_pooler" in out
     pooling.write_text(json.dumps({"embedding_dimension": 32, "pooling_mode": "mean"}))  # v6 keys
     assert encoders.choose_pooler(str(folder)) == ("avg", "declared by the folder's sentence-transformers Pooling config")
