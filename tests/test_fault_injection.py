@@ -8,7 +8,9 @@ analysis, training curve: all a report is built from, so the report is equal too
 uninterrupted sweep, no temporary file, no work dir, nothing set aside.
 
 The runs are the smallest real ones (the tiny random BERT, 48 sentences, 6 steps, STS-B only), in
-a two-run artifact of a registry defined here (MOCOSE_REGISTRY names this module).
+a two-run artifact of a registry defined here (MOCOSE_REGISTRY names this module), on a data folder
+of the first 64 wiki1m sentences and 64 STS-B pairs a split (declared by its MANIFEST.md5), so
+that a kill costs seconds, not minutes.
 """
 from __future__ import annotations
 
@@ -31,8 +33,8 @@ TESTS = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("MOCOSE_DATA") or ROOT.parent / "shared" / "data")
 SMALL = {"train_sentences": 48, "batch_size": 8, "eval_steps": 3, "max_steps": 6, "queue_size": 16,
          "eval_tasks": "STSBenchmark"}
-KILLS_REPRODUCE = 8  # half of them hit the sweep process, half a job process
-KILLS_TRAIN = 12
+KILLS_REPRODUCE = 10  # half of them hit the sweep process, half a job process
+KILLS_TRAIN = 10
 SEED = 20221
 # Fields that say when and where a run was made, not what it found.
 PROVENANCE = {"wall_time", "created", "host", "device", "versions", "git_commit", "seconds", "wall_time_s"}
@@ -73,8 +75,27 @@ def get(name):
 
 
 # -- helpers -------------------------------------------------------------------------------------------
+@pytest.fixture
+def small_data(tmp_path, monkeypatch) -> Path:
+    """The first 64 training sentences and the first 64 STS-B pairs of each split, declared."""
+    from mocose.data import write_manifest
+
+    folder = tmp_path / "data"
+    (folder / "wiki").mkdir(parents=True)
+    head = (DATA / "wiki" / "wiki1m_for_simcse.head.txt").read_text(encoding="utf8").splitlines(keepends=True)
+    (folder / "wiki" / "wiki1m_for_simcse.head.txt").write_text("".join(head[:64]), encoding="utf8")
+    stsb = folder / "senteval" / "STS" / "STSBenchmark"
+    stsb.mkdir(parents=True)
+    for split in ("train", "dev", "test"):
+        rows = (DATA / "senteval" / "STS" / "STSBenchmark" / f"sts-{split}.csv").read_text(encoding="utf8")
+        (stsb / f"sts-{split}.csv").write_text("".join(rows.splitlines(keepends=True)[:64]), encoding="utf8")
+    write_manifest(folder / "senteval")
+    monkeypatch.setenv("MOCOSE_DATA", str(folder))
+    return folder
+
+
 def env() -> dict[str, str]:
-    out = dict(os.environ, MOCOSE_REGISTRY="test_fault_injection", MOCOSE_DATA=str(DATA), HF_HUB_OFFLINE="1",
+    out = dict(os.environ, MOCOSE_REGISTRY="test_fault_injection", HF_HUB_OFFLINE="1",
                PYTHONPATH=os.pathsep.join([str(ROOT), str(TESTS)]))
     out.pop("MOCOSE_EXPERIMENT_FN", None)
     return out
@@ -158,7 +179,7 @@ def findings(result):
 
 
 # -- the tests -------------------------------------------------------------------------------------------
-def test_reproduce_killed_at_random_moments_ends_as_an_uninterrupted_sweep(tmp_path):
+def test_reproduce_killed_at_random_moments_ends_as_an_uninterrupted_sweep(tmp_path, small_data):
     whole = tmp_path / "whole"
     duration = timed(reproduce(whole))
     expected = check_results(whole)
@@ -182,7 +203,7 @@ def test_reproduce_killed_at_random_moments_ends_as_an_uninterrupted_sweep(tmp_p
     assert not work.exists() or not [p for p in work.iterdir() if p.is_dir()]
 
 
-def test_train_killed_at_random_moments_ends_as_an_uninterrupted_run(tmp_path):
+def test_train_killed_at_random_moments_ends_as_an_uninterrupted_run(tmp_path, small_data):
     whole = tmp_path / "whole"
     duration = timed(train_cmd(whole))
     expected = json.loads((whole / "train.json").read_text())
