@@ -141,10 +141,11 @@ def _local_problem(name: str, path: str) -> str | None:
     return None
 
 
-def load(name: str):
+def load(name: str, pass_as: str = "DIR instead of the name"):
     """(model, tokenizer) for encoder ``name``, with a one-line error when it cannot be had: a local
     folder that does not exist, lacks config.json or weights, holds a truncated file, or whose
-    tokenizer has lost its vocabulary; a hub name that cannot be reached from here."""
+    tokenizer has lost its vocabulary; a hub name that cannot be reached from here. ``pass_as`` says how
+    the caller's command takes a folder instead (train: ``--set encoder=DIR``)."""
     from transformers import AutoModel, AutoTokenizer
 
     quiet_transformers()
@@ -163,8 +164,7 @@ def load(name: str):
         raise EncoderUnavailable(
             f"no such folder {name!r}, and the Hugging Face hub cannot be reached from here to fetch a "
             f"model of that name. Download it where you have network "
-            f"(huggingface-cli download {name} --local-dir DIR) and pass DIR instead of the name "
-            f"(for training: --set encoder=DIR)."
+            f"(huggingface-cli download {name} --local-dir DIR) and pass {pass_as}."
         ) from err
     except (ValueError, RuntimeError, KeyError) as err:  # a folder whose files disagree
         raise EncoderUnavailable(f"cannot load the model in {path}: {type(err).__name__}: "

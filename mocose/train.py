@@ -157,7 +157,7 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
         torch.use_deterministic_algorithms(True)
     torch.manual_seed(config.train.seed)
     np.random.seed(config.train.seed)
-    encoder, tokenizer = encoders.load(config.model.encoder)
+    encoder, tokenizer = encoders.load(config.model.encoder, pass_as="--set encoder=DIR")
     generator = torch.Generator().manual_seed(config.train.seed)
     model = build_model(encoder, config, generator).to(device)
     model.train()

@@ -308,6 +308,7 @@ def test_resume_after_the_best_checkpoint_was_deleted_says_so(run_copy, capsys):
     assert "--overwrite" in line
 
 
+@pytest.mark.slow  # trains again: seconds on a quiet machine
 def test_train_over_an_existing_run_needs_overwrite(run_copy, capsys):
     before = snapshot(run_copy)
     code, _, err = train_cli(capsys, run_copy)
@@ -327,6 +328,7 @@ def test_resume_of_a_folder_without_a_run_is_refused(tmp_path, capsys):
     assert code == 2 and "holds no run" in one_line_error(err) and not (tmp_path / "nothing").exists()
 
 
+@pytest.mark.slow  # trains again: seconds on a quiet machine
 def test_a_metrics_log_that_does_not_parse_is_set_aside_on_resume(run_copy, capsys):
     log = run_copy / "metrics.jsonl"
     lines = log.read_text().splitlines()
@@ -338,6 +340,7 @@ def test_a_metrics_log_that_does_not_parse_is_set_aside_on_resume(run_copy, caps
         json.loads(line)  # every line of the new log parses
 
 
+@pytest.mark.slow  # trains again: seconds on a quiet machine
 def test_kill_between_the_two_renames_of_a_folder_replacement_recovers_the_old_copy(run_copy, capsys):
     """replace_folder moves the old state aside, then the new one in: a kill in between leaves no
     state/ but .state-old-PID, which a resume puts back instead of restarting silently."""
