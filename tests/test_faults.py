@@ -189,6 +189,23 @@ def test_whole_data_files_pass_the_check(tmp_path, capsys):
         assert len(read_stsb(data / "senteval" / "STS" / "STSBenchmark" / "sts-test.csv")) == 1379
 
 
+def test_line_table_matches_the_data_folder_and_senteval_s_published_sizes():
+    """SENTEVAL_LINES against the shared copy of SentEval's files, and its sums against the sizes
+    SentEval publishes (../shared/data/README.md): STS12 3,108 pairs, MR 10,662, SST 67,349 ..."""
+    from mocose.data import SENTEVAL_LINES, count_lines
+
+    for rel, lines in SENTEVAL_LINES.items():
+        assert count_lines((DATA / "senteval" / rel).read_bytes()) == lines, rel
+    sts = lambda year: sum(n for rel, n in SENTEVAL_LINES.items() if f"{year}-en-test/STS.input" in rel)
+    assert [sts(y) for y in ("STS12", "STS13", "STS14")] == [3108, 1500, 3750]
+    assert SENTEVAL_LINES["MR/rt-polarity.pos"] + SENTEVAL_LINES["MR/rt-polarity.neg"] == 10662
+    assert SENTEVAL_LINES["CR/custrev.pos"] + SENTEVAL_LINES["CR/custrev.neg"] == 3775
+    assert SENTEVAL_LINES["MPQA/mpqa.pos"] + SENTEVAL_LINES["MPQA/mpqa.neg"] == 10606
+    assert SENTEVAL_LINES["SICK/SICK_test_annotated.txt"] - 1 == 4927  # a header row
+    assert SENTEVAL_LINES["MRPC/msr_paraphrase_test.txt"] - 1 == 1725
+    assert SENTEVAL_LINES["SST/binary/sentiment-train"] == 67349
+
+
 def test_a_declared_folder_of_other_files_is_checked_by_its_manifest(tmp_path):
     from mocose.data import DataError
     from mocose.evaluation.readers import read_stsb
