@@ -1,4 +1,5 @@
 """mocose: reproduce the ablation studies of MoCoSE (Cao, Wang et al., Findings of ACL 2022)."""
+from .api import Results, encode, evaluate
 from .config import Config, ConfigError
 from .mtd import ema_decay_for_mtd, mtd, queue_size_for_mtd
 from .profiles import load_profile
@@ -6,6 +7,7 @@ from .profiles import load_profile
 __version__ = "0.1.0"
 __all__ = ["Config", "ConfigError", "load_profile", "load_runs", "mtd", "queue_size_for_mtd",
            "ema_decay_for_mtd"]
+__all__ += ["encode", "evaluate", "Results"]  # the notebook API (mocose/api.py)
 
 
 def __getattr__(name: str):

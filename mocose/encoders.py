@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,8 +18,40 @@ TINY = "tiny-random-bert"
 TINY_VERSION = "v1"
 
 
+# A Hugging Face hub name: "name" or "owner/name", letters, digits, - _ . only.
+HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
+# Common English words every English WordPiece/BPE vocabulary holds whole; a tokenizer that maps
+# most of them to its unknown token has lost its vocabulary (a folder without tokenizer files).
+PROBE_WORDS = ("the man is playing a guitar while two women walk their dog along the river and "
+               "children read books about history music water city people time house")
+MAX_UNKNOWN_FRACTION = 0.5
+
+
 class EncoderUnavailable(RuntimeError):
-    """The named encoder cannot be loaded here (not installed, no network)."""
+    """The named encoder cannot be loaded here (not installed, no network, a broken folder)."""
+
+
+def looks_like_hub_name(name: str) -> bool:
+    return bool(HUB_NAME.match(name)) and not name.startswith(".")
+
+
+def unknown_fraction(tokenizer, text: str = PROBE_WORDS) -> float:
+    """Share of the tokens of ``text`` that ``tokenizer`` maps to its unknown token."""
+    unk = getattr(tokenizer, "unk_token_id", None)
+    if unk is None:
+        return 0.0
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return sum(i == unk for i in ids) / max(1, len(ids))
+
+
+def check_tokenizer(tokenizer, where: str) -> None:
+    """Refuse a tokenizer that maps most common English words to its unknown token."""
+    share = unknown_fraction(tokenizer)
+    if share > MAX_UNKNOWN_FRACTION:
+        raise EncoderUnavailable(
+            f"the tokenizer of {where} maps {share:.0%} of common English words to "
+            f"{tokenizer.unk_token!r} (vocabulary of {len(tokenizer)} tokens): its tokenizer files "
+            f"(tokenizer.json or vocab.txt) are missing or wrong; copy them from the encoder it was trained from")
 
 
 def cache_dir() -> Path:
@@ -81,19 +114,60 @@ def quiet_transformers() -> None:
     hf_logging.set_verbosity_error()
 
 
-def load(name: str):
-    """(model, tokenizer) for encoder ``name``, with a clear error when it cannot be had."""
+DEFAULT_POOLER = "cls_before_pooler"  # the paper's sentence vector
+
+
+def choose_pooler(name: str, pooler: str | None = None) -> tuple[str, str]:
+    """(pooler, why): ``pooler`` when given; else the pooling a sentence-transformers folder
+    declares (``modules.json`` + its Pooling config), else the paper's cls_before_pooler."""
+    from .checkpoint import declared_pooler
+
+    if pooler:
+        return pooler, "as asked"
+    path = Path(resolve(name)).expanduser()
+    declared = declared_pooler(path) if path.is_dir() else None
+    if declared:
+        return declared, "declared by the folder's sentence-transformers Pooling config"
+    return DEFAULT_POOLER, "the paper's default"
+
+
+def _local_problem(name: str, path: str) -> str | None:
+    """What is wrong with a local model folder (None: fine, or not a local path at all)."""
+    from .checkpoint import model_folder_problem
+
+    folder = Path(path).expanduser()
+    if folder.exists() or not looks_like_hub_name(name):
+        return model_folder_problem(folder)
+    return None
+
+
+def load(name: str, pass_as: str = "DIR instead of the name"):
+    """(model, tokenizer) for encoder ``name``, with a one-line error when it cannot be had: a local
+    folder that does not exist, lacks config.json or weights, holds a truncated file, or whose
+    tokenizer has lost its vocabulary; a hub name that cannot be reached from here. ``pass_as`` says how
+    the caller's command takes a folder instead (train: ``--set encoder=DIR``)."""
     from transformers import AutoModel, AutoTokenizer
 
     quiet_transformers()
     path = resolve(name)
+    problem = _local_problem(name, path)
+    if problem == "no such folder":
+        raise EncoderUnavailable(f"no such folder: {Path(path).expanduser()}")
+    if problem:
+        raise EncoderUnavailable(f"model folder {Path(path).expanduser()}: {problem}")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModel.from_pretrained(path)
     except OSError as err:
+        if Path(path).expanduser().exists():
+            raise EncoderUnavailable(f"cannot load the model in {path}: {str(err).splitlines()[0]}") from err
         raise EncoderUnavailable(
-            f"cannot load encoder {name!r} ({path}): it is neither a local folder nor reachable on "
-            f"the Hugging Face hub from here. Download it where you have network "
-            f"(huggingface-cli download {name} --local-dir DIR) and pass --set encoder=DIR."
+            f"no such folder {name!r}, and the Hugging Face hub cannot be reached from here to fetch a "
+            f"model of that name. Download it where you have network "
+            f"(huggingface-cli download {name} --local-dir DIR) and pass {pass_as}."
         ) from err
+    except (ValueError, RuntimeError, KeyError) as err:  # a folder whose files disagree
+        raise EncoderUnavailable(f"cannot load the model in {path}: {type(err).__name__}: "
+                                 f"{str(err).splitlines()[0] if str(err) else ''}") from err
+    check_tokenizer(tokenizer, path)
     return model, tokenizer

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from . import encoders
-from .checkpoint import load_tree, replace_folder, save_model_folder, save_tree
+from .checkpoint import (CheckpointError, check_model_folder, load_tree, read_tree_json, recover_folder,
+                         replace_folder, save_model_folder, save_tree)
 from .config import Config, ConfigError, parse_assignments
 from .data import read_sentences, resolve_data_dir, training_file
 from .device import autocast, precision_record, resolve_device, set_deterministic, set_matmul_precision
@@ -135,8 +137,14 @@ def _validate(model, tokenizer, config: Config, sample: list[str], data_dir: Pat
 
 
 def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = None, device: str = "cpu",
-          resume: bool = False, progress: bool = True, deterministic: bool = False) -> dict[str, Any]:
-    """Train ``config`` into ``out_dir``; returns the summary also written to ``train.json``."""
+          resume: bool = False, progress: bool = True, deterministic: bool = False,
+          overwrite: bool = False, allow_config_change: bool = False) -> dict[str, Any]:
+    """Train ``config`` into ``out_dir``; returns the summary also written to ``train.json``.
+
+    ``resume`` continues from ``out_dir/state`` when there is one (a fresh start when the run was
+    killed before its first save); ``out_dir`` holding another run is refused unless ``overwrite``;
+    resuming with another config is refused unless ``allow_config_change``.
+    """
     from tqdm.auto import tqdm
 
     if config.model.method == "none":
@@ -144,8 +152,11 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
     started = time.time()
     device = resolve_device(device)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    config_changes = check_run_folder(out, config, resume, overwrite, allow_config_change)
     data = resolve_data_dir(data_dir)
+    if overwrite:
+        clear_run_folder(out)
+    out.mkdir(parents=True, exist_ok=True)
     text_augment = None
     if config.augment.text_augment != "none":
         from .text_augment import build_text_augmenter, check_text_augment_available
@@ -158,7 +169,7 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
     set_matmul_precision(config.train.matmul_precision)
     torch.manual_seed(config.train.seed)
     np.random.seed(config.train.seed)
-    encoder, tokenizer = encoders.load(config.model.encoder)
+    encoder, tokenizer = encoders.load(config.model.encoder, pass_as="--set encoder=DIR")
     generator = torch.Generator().manual_seed(config.train.seed)
     model = build_model(encoder, config, generator).to(device)
     model.train()
@@ -174,7 +185,7 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
 
     step, best, curve, collapsed = 0, {"score": float("-inf"), "step": 0}, [], False
     state_dir = out / "state"
-    if resume and (state_dir / "state.json").is_file():
+    if resume and state_dir.is_dir():
         state = load_tree(state_dir, "state")
         missing, unexpected = model.load_state_dict(state["model"], strict=False)
         if unexpected or any(not k.startswith("target_encoder.embeddings.") for k in missing):
@@ -187,6 +198,7 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
             torch.cuda.set_rng_state(state["cuda_rng"], device)
         generator.set_state(state["generator"])
         step, best, curve = state["step"], state["best"], state["curve"]
+        check_best_checkpoint(out, best)
         _truncate_log(out / "metrics.jsonl", step)
     elif (out / "metrics.jsonl").exists():
         (out / "metrics.jsonl").unlink()
@@ -233,7 +245,8 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
             if step % save_every == 0 and step < total:
                 state = {"model": _model_state(model), "optimizer": optimizer.state_dict(),
                          "augment": model.augment.state_dict(), "rng": torch.get_rng_state(),
-                         "generator": generator.get_state(), "step": step, "best": best, "curve": curve}
+                         "generator": generator.get_state(), "step": step, "best": best, "curve": curve,
+                         "config": config.to_dict()}
                 if device.startswith("cuda"):
                     state["cuda_rng"] = torch.cuda.get_rng_state(device)
                 replace_folder(lambda tmp: save_tree(tmp, "state", state), state_dir)
@@ -248,16 +261,141 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
                "diagnostics": model.augment.stats(), "best_checkpoint": str((out / "best").resolve()),
                "train_sentences": len(sentences), "wall_time": time.time() - started,
                "device": device, "deterministic": deterministic, "precision": precision_record(config)}
+    if config_changes:
+        summary["config_changes"] = config_changes
     (out / "train.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 
 def _truncate_log(path: Path, step: int) -> None:
-    """Drop log lines past ``step`` (written after the last saved state, before a kill)."""
+    """Drop log lines past ``step`` (written after the last saved state, before a kill). A log with
+    a line that does not parse is kept aside as ``metrics.jsonl.broken-N`` and its sound lines up
+    to ``step`` are kept."""
     if not path.exists():
         return
-    keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-    path.write_text("".join(line + "\n" for line in keep))
+    keep, broken = [], False
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line) if line else None
+        except json.JSONDecodeError:
+            record, broken = None, True
+        if isinstance(record, dict) and isinstance(record.get("step"), int):
+            if record["step"] <= step:
+                keep.append(line)
+        elif line:
+            broken = True
+    if broken:
+        n = 1
+        while path.with_name(f"{path.name}.broken-{n}").exists():
+            n += 1
+        aside = path.with_name(f"{path.name}.broken-{n}")
+        path.rename(aside)
+        print(f"mocose: {path} had lines that do not parse; kept as {aside}, its sound lines up to "
+              f"step {step} carried over", file=sys.stderr)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(line + "\n" for line in keep))
+    os.replace(tmp, path)  # a kill leaves the old log or the new one, never half of one
+
+
+# -- the run folder: what a new run, an overwrite and a resume may find there ---------------------
+RUN_FILES = ("metrics.jsonl", "state", "best", "train.json", "eval.json")
+STATE_FILES = ("state.json", "state.safetensors")
+
+
+def check_run_folder(out: Path, config: Config, resume: bool, overwrite: bool,
+                     allow_config_change: bool) -> list[str]:
+    """Refuse, before anything is written, a new run over an old one (unless ``overwrite``), a
+    resume from an incomplete state, or a resume with other settings than the saved run's (unless
+    ``allow_config_change``). Returns the changed settings ("field: old -> new") a resume accepts."""
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other: continue the run in the "
+                          "folder, or replace it")
+    recover_folder(out / "state")  # undo a kill inside a folder replacement, drop half-built copies
+    recover_folder(out / "best")
+    (out / ".metrics.jsonl.tmp").unlink(missing_ok=True)  # a kill inside _truncate_log
+    existing = [name for name in RUN_FILES if (out / name).exists()]
+    if existing and not resume and not overwrite:
+        raise ConfigError(f"{out} already holds a run ({', '.join(existing)}): pass --resume to "
+                          f"continue it or --overwrite to replace it")
+    if not resume:
+        return []
+    state_dir = out / "state"
+    if not state_dir.exists():
+        return []  # killed before its first save: there is nothing to resume, a fresh start is exact
+    missing = [name for name in STATE_FILES if not (state_dir / name).is_file()]
+    if missing:
+        raise CheckpointError(f"cannot resume {out}: {state_dir / missing[0]} is missing; restore it, "
+                              f"or start the run again with --overwrite")
+    saved = _saved_config(state_dir)
+    if saved is None:
+        return []
+    changes = config_differences(saved, config)
+    if changes and not allow_config_change:
+        raise ConfigError(f"cannot resume {out} with other settings than it was started with: "
+                          f"{'; '.join(changes)} (pass the run's own settings, or "
+                          f"--allow-config-change to continue under the new ones)")
+    if changes:
+        print(f"mocose: resuming {out} under changed settings: {'; '.join(changes)}", file=sys.stderr)
+    return changes
+
+
+def _saved_config(state_dir: Path) -> dict | None:
+    """The config a saved state was made with (read from its JSON half only), or None when the
+    state predates configs being saved; then the best checkpoint's config stands in."""
+    structure = read_tree_json(state_dir, "state")
+    entries = structure.get("__dict__", []) if isinstance(structure, dict) else []
+    for key, value in entries:
+        if key == "config":
+            return _plain(value)
+    meta = state_dir.parent / "best" / "mocose_config.json"
+    try:
+        return json.loads(meta.read_text())["config"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _plain(tree: Any) -> Any:
+    """A JSON value of a saved tree back as plain dicts and lists."""
+    if isinstance(tree, dict) and "__dict__" in tree:
+        return {k: _plain(v) for k, v in tree["__dict__"]}
+    if isinstance(tree, list):
+        return [_plain(v) for v in tree]
+    return tree
+
+
+def config_differences(saved: dict, config: Config) -> list[str]:
+    """The fields whose values differ between a saved config and ``config``: "name: old -> new"."""
+    try:
+        old = Config.from_dict(saved).flat()
+    except (TypeError, ValueError) as err:
+        return [f"the saved config is unreadable ({err})"]
+    new = config.flat()
+    return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
+            if old.get(k) != new.get(k)]
+
+
+def check_best_checkpoint(out: Path, best: dict) -> None:
+    """A resumed run whose state names a best checkpoint must still have it, whole."""
+    if best.get("step", 0) <= 0:
+        return
+    try:
+        check_model_folder(out / "best")
+    except CheckpointError as err:
+        raise CheckpointError(f"cannot resume {out}: the best checkpoint of step {best['step']} "
+                              f"(score {best.get('score')}) is gone or damaged ({err}); its weights "
+                              f"cannot be recomputed: start the run again with --overwrite") from None
+
+
+def clear_run_folder(out: Path) -> None:
+    """Remove the files of an old run from ``out`` (only those: anything else there is kept)."""
+    import shutil
+
+    for name in RUN_FILES:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
 
 
 # -- command line --------------------------------------------------------------------------------
@@ -286,6 +424,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None,
                    help="cpu, cuda (the current GPU) or cuda:N (default: cuda when there is a GPU, else cpu)")
     p.add_argument("--resume", action="store_true", help="continue a killed run from its last state")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
+    p.add_argument("--allow-config-change", action="store_true",
+                   help="with --resume: continue under other --set values than the run was started with")
     p.add_argument("--deterministic", action="store_true",
                    help="deterministic kernels (torch and cuBLAS): a resumed run repeats a straight one")
     p.add_argument("--evaluate", action="store_true", help="then evaluate the best checkpoint on the seven STS tasks")
@@ -297,7 +438,9 @@ def _main(args: argparse.Namespace) -> int:
     config = resolve_config(args.profile, args.method, args.set, args.preset)
     resolve_data_dir(args.data)  # fail before loading anything
     device = resolve_device(args.device)
-    summary = train(config, args.out, args.data, device, args.resume, not args.quiet, args.deterministic)
+    _check_resumable(Path(args.out), args.resume)
+    summary = train(config, args.out, args.data, device, args.resume, not args.quiet, args.deterministic,
+                    overwrite=args.overwrite, allow_config_change=args.allow_config_change)
     print(f"trained {config.model.method} ({config.profile} profile, preset {summary['preset']}, {summary['steps']} steps, "
           f"{summary['wall_time']:.0f} s); best {config.train.selection} = {summary['best_score']} "
           f"at step {summary['best_step']}{' (collapsed)' if summary['collapsed'] else ''}")
@@ -315,3 +458,15 @@ def _main(args: argparse.Namespace) -> int:
         (Path(args.out) / "eval.json").write_text(json.dumps(result, indent=2))
         print(f"STS avg = {result['avg']['sts']:.2f}; details in {Path(args.out) / 'eval.json'}")
     return 0
+
+
+def _check_resumable(out: Path, resume: bool) -> None:
+    """``--resume`` asks for a saved state: a folder without one is refused, never restarted."""
+    if not resume:
+        return
+    recover_folder(out / "state")
+    if not (out / "state").is_dir():
+        if not any((out / n).exists() for n in RUN_FILES):
+            raise CheckpointError(f"cannot resume {out}: it holds no run; start one without --resume")
+        raise CheckpointError(f"cannot resume {out}: it has no saved state ({out / 'state'} is missing: "
+                              f"killed before its first save, or removed); start it again with --overwrite")

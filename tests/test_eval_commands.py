@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mocose.config import ConfigError
-from mocose.data import DataError
+from mocose.data import DataError, write_manifest
 from mocose.evaluation import commands
 
 
@@ -30,6 +30,7 @@ def make_stsb(root, n=40, seed=0):
             b = " ".join(rng.choice(words, rng.integers(3, 8)))
             rows.append(f"main-captions\tMSRvid\t2012test\t{i:04d}\t{rng.uniform(0, 5):.3f}\t{a}\t{b}\n")
         (folder / f"sts-{split}.csv").write_text("".join(rows))
+    write_manifest(root / "senteval")  # hand-made files, not SentEval's: declared by md5
     return root
 
 

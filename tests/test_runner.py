@@ -190,6 +190,12 @@ def test_atomic_write_leaves_old_file_or_nothing(tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["abc.json"]
 
 
+def sound_result(run_id: str, **extra) -> dict:
+    """The fields every result file must carry (store.RESULT_FIELDS), plus ``extra``."""
+    return {"schema": 1, "run_id": run_id, "profile": PROFILE, "status": "ok", "config": {},
+            "metrics": {}, **extra}
+
+
 # -- planning and provenance ----------------------------------------------------------------------
 def test_plan_skips_done_runs_and_results_say_how_they_were_made(env, capsys):
     from mocose.runner import execute, load_results
@@ -198,7 +204,8 @@ def test_plan_skips_done_runs_and_results_say_how_they_were_made(env, capsys):
     ids = ids_of("sweep", seeds=2)
     assert len(set(ids)) == 8
     done = ids[0]
-    atomic_write_json(runs_dir(env) / f"{done}.json", {"status": "ok", "wall_time": 12.0, "marker": 1})
+    hand_made = sound_result(done, wall_time=12.0, marker=1)
+    atomic_write_json(runs_dir(env) / f"{done}.json", hand_made)
     pairs = get("sweep").configs(PROFILE, 2)
     summary = execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
                       devices="cpu:2", progress=False)
@@ -206,7 +213,7 @@ def test_plan_skips_done_runs_and_results_say_how_they_were_made(env, capsys):
     assert sorted(r for r, _ in started(env)) == sorted(ids[1:])  # the done run was not rerun
     results = load_results(env / "results", PROFILE)
     assert set(results) == set(ids)
-    assert results[done] == {"status": "ok", "wall_time": 12.0, "marker": 1}  # untouched
+    assert results[done] == hand_made  # untouched
     for (cell, config), run_id in zip(pairs[1:], ids[1:]):
         r = results[run_id]
         assert r["run_id"] == config.digest() and r["profile"] == PROFILE and r["schema"] == 1
@@ -245,8 +252,9 @@ def test_dry_run_estimates_from_steps_then_from_past_runs(env, capsys):
     # missing 16-step runs costs their mean, 15 s: 45 s in all, and two slots share them: 22.5 s.
     flat = pairs[0][1].flat()
     for run_id, wall in ((ids_of("sweep")[0], 10.0), ("0" * 12, 20.0)):
-        atomic_write_json(runs_dir(env) / f"{run_id}.json", {"wall_time": wall, "flat_config": flat,
-                                                             "device": "cpu:0", "training": {"steps": 16}})
+        atomic_write_json(runs_dir(env) / f"{run_id}.json",
+                          sound_result(run_id, wall_time=wall, flat_config=flat, device="cpu:0",
+                                       training={"steps": 16}))
     execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
             devices="cpu:2", dry_run=True, progress=False)
     out = capsys.readouterr().out

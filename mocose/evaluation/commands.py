@@ -13,8 +13,9 @@ from ..config import POOLERS
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="MODEL", help="Hugging Face encoder folder or name, an alias "
                    "(all-MiniLM-L6-v2, tiny-random-bert), or a suite checkpoint folder")
-    p.add_argument("--pooler", default="cls_before_pooler", choices=POOLERS,
-                   help="sentence vector: cls_before_pooler (the paper's), cls, avg, avg_first_last, avg_top2")
+    p.add_argument("--pooler", default=None, choices=POOLERS,
+                   help="sentence vector: cls_before_pooler (the paper's), cls, avg, avg_first_last, avg_top2 "
+                   "(default: the pooling a sentence-transformers folder declares, else cls_before_pooler)")
     p.add_argument("--data", default=None, help="data folder (default: $MOCOSE_DATA)")
     p.add_argument("--out", default=None, metavar="JSON", help="write the full result here")
     p.add_argument("--batch-size", type=int, default=128)
@@ -48,9 +49,25 @@ def _write(path: str | None, obj: dict) -> None:
         print(f"wrote {path}")
 
 
+def _pooler(args) -> str:
+    """--pooler, or the pooling the model folder declares; says which when not asked for."""
+    from ..encoders import choose_pooler
+
+    pooler, why = choose_pooler(args.model, args.pooler)
+    if not args.pooler:
+        print(f"pooler: {pooler} ({why}; --pooler chooses another)")
+    return pooler
+
+
+def significant(value: float, digits: int = 4) -> str:
+    """``value`` to ``digits`` significant digits (6.1e-06, 0.2034, -2.113), not fixed decimals."""
+    return f"{value:.{digits}g}"
+
+
 def run_eval(args) -> int:
     from .run import evaluate_model, format_tables
 
+    args.pooler = _pooler(args)
     result = evaluate_model(args.model, pooler=args.pooler, tasks=",".join(args.tasks), data_dir=args.data,
                             batch_size=args.batch_size, device=args.device, half=args.half,
                             progress=not args.no_progress and sys.stderr.isatty())
@@ -71,6 +88,7 @@ def run_analyze(args) -> int:
     start = time.perf_counter()
     folder = resolve_data_dir(args.data)
     device = resolve_device(args.device)
+    args.pooler = _pooler(args)
     model, tokenizer = load(args.model)
     enc = SentenceEncoder(model, tokenizer, pooler=args.pooler, batch_size=args.batch_size,
                           device=device, progress=sys.stderr.isatty())
@@ -80,8 +98,8 @@ def run_analyze(args) -> int:
               "singular_values": spectrum, "versions": versions(),
               "wall_time_s": round(time.perf_counter() - start, 2)}
     print(f"{args.model} ({args.pooler}) on STS-B ({', '.join(au['splits'])}): alignment "
-          f"{au['alignment']:.4f}, uniformity {au['uniformity']:.4f}")
-    tops = ", ".join(f"{s:.3f}" for s in spectrum[:8])
+          f"{significant(au['alignment'])}, uniformity {significant(au['uniformity'])}")
+    tops = ", ".join(significant(s) for s in spectrum[:8])
     print(f"normalised singular values (first 8 of {len(spectrum)}): {tops}")
     _write(args.out, result)
     return 0

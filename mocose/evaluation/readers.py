@@ -3,7 +3,8 @@
 Each reader returns sentences as SentEval hands them to its batcher: the file text split on
 whitespace and joined again by single spaces. Files are parsed once per process (cached by path,
 modification time and size), so the training loop's periodic STS-B dev check costs no parsing.
-A missing file or a malformed line raises :class:`mocose.data.DataError` naming file and line.
+A missing, empty or truncated file (checked against the folder's MANIFEST.md5, or SentEval's line
+counts) or a malformed line raises :class:`mocose.data.DataError` naming file and line.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Callable, TypeVar
 
 import numpy as np
 
-from ..data import DataError, FETCH_HINT
+from ..data import DataError, FETCH_HINT, check_senteval_file
 
 T = TypeVar("T")
 
@@ -94,14 +95,21 @@ def _fields(line: str, path: Path, lineno: int, need: int, what: str) -> list[st
 
 
 def _read_text(path: Path, encoding: str) -> str:
+    """The text of ``path``, checked first (mocose.data.check_senteval_file): an empty file, or one
+    that differs from the folder's MANIFEST.md5 or from SentEval's line count, is refused."""
     try:
-        with open(path, encoding=encoding) as f:
-            return f.read()
+        with open(path, "rb") as f:
+            raw = f.read()
     except FileNotFoundError:
         raise DataError(f"evaluation file {path} does not exist; {FETCH_HINT}") from None
+    check_senteval_file(Path(path), raw)
+    try:
+        text = raw.decode(encoding)
     except UnicodeDecodeError as err:
         line = err.object[: err.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: not valid {encoding} text ({err.reason})") from None
+    # Universal newlines, as the text-mode open() of SentEval (and of this reader before) gives.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_sts_subset(folder: Path, name: str) -> PairSet:

@@ -136,10 +136,38 @@ def run_report(name: str, profile: str, results_dir: str | os.PathLike,
     return 0
 
 
+SCHEDULER_TIMEOUT_S = 5.0
+
+
+def check_scheduler(address: str | None, timeout: float = SCHEDULER_TIMEOUT_S) -> None:
+    """Refuse, in one line and before any work, a --scheduler that is not tcp://HOST:PORT or that
+    accepts no connection (Dask's own client would retry for 30 s, then raise a traceback)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not address:
+        return
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None:
+        raise ConfigError(f"--scheduler {address!r} is not allowed: give the Dask scheduler's "
+                          f"address as tcp://HOST:PORT")
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            pass
+    except OSError as err:
+        raise ConfigError(f"--scheduler {address}: no Dask scheduler answers there "
+                          f"({err.strerror or err}); start one (dask scheduler) or fix the address") from None
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """Plan the missing runs of an artifact, run them, then build its report."""
     from ..data import resolve_data_dir
 
+    check_scheduler(args.scheduler)
     if args.seeds < 1:
         raise ConfigError(f"--seeds {args.seeds} is not allowed: --seeds must be at least 1")
     if args.json and not args.dry_run:

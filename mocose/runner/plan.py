@@ -37,7 +37,8 @@ def plan_runs(pairs: Iterable[tuple[Any, Config]], results_dir: str | os.PathLik
               artifact: str = "") -> Plan:
     """Split the artifact's (cell, config) pairs into finished and missing runs.
 
-    A run is done when results/<profile>/runs/<run_id>.json exists; nothing done is ever rerun.
+    A run is done when results/<profile>/runs/<run_id>.json holds a sound result; nothing done is
+    ever rerun (a broken file is set aside by :func:`store.load_results`, so its run is rerun).
     A done run whose result lacks tasks its config's eval_tasks asks for (the run_id leaves
     eval_tasks out: Table 2 asks Table 1's runs for the transfer tasks) is to be evaluated.
     """
@@ -50,7 +51,8 @@ def plan_runs(pairs: Iterable[tuple[Any, Config]], results_dir: str | os.PathLik
         run = by_id.setdefault(run_id, PlannedRun(run_id, config))
         run.cells.append(str(getattr(cell, "label", cell)))
     runs = list(by_id.values())
-    done = [r for r in runs if store.result_path(results_dir, profile, r.run_id).exists()]
+    finished = store.load_results(results_dir, profile)  # sets aside files that are not results
+    done = [r for r in runs if r.run_id in finished]
     done_ids = {r.run_id for r in done}
     todo = [r for r in runs if r.run_id not in done_ids]
     failed = [r.run_id for r in todo if store.failure_path(results_dir, profile, r.run_id).exists()]

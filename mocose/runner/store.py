@@ -6,6 +6,8 @@ Layout (CONTRACT_RUNS.md)::
     RESULTS/<profile>/failed/<run_id>.json   the last failure of a run not finished yet
     RESULTS/<profile>/work/<run_id>/         checkpoints and resumable state of a run
     RESULTS/<profile>/logs/<run_id>.log      the job process's output, every attempt appended
+    RESULTS/<profile>/invalid/               result or failure files that did not parse or lacked
+                                             their fields, set aside (never deleted) when read
 
 A file under ``runs/`` is the only sign that a run is done, so it is written to a temporary name and
 renamed into place: a process killed at any moment leaves either the whole file or none.
@@ -18,9 +20,9 @@ import os
 import platform
 import socket
 import subprocess
+import sys
 import tempfile
 import time
-import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -90,7 +92,64 @@ def read_json(path: Path) -> dict[str, Any]:
         return json.load(f)
 
 
-def _load_folder(folder: Path) -> dict[str, dict[str, Any]]:
+# Fields every result file carries (CONTRACT_RUNS.md), with their types; a file without them was
+# not written by a finished job (a hand edit, a copy cut short) and is never counted as done.
+RESULT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "schema": int, "run_id": str, "profile": str, "status": str, "config": dict, "metrics": dict}
+RESULT_STATUSES = ("ok", "collapsed")
+FAILURE_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "run_id": str, "profile": str, "status": str, "error": str}
+INVALID_DIR = "invalid"  # RESULTS/<profile>/invalid/: files set aside, kept for inspection
+
+
+def result_problem(path: Path, fields: dict[str, Any] = RESULT_FIELDS,
+                   statuses: tuple[str, ...] = RESULT_STATUSES) -> tuple[dict[str, Any] | None, str | None]:
+    """(contents, None) for a sound file; (None, what is wrong) for one that does not parse, is not
+    an object, lacks a field, or names another run or profile than its place says."""
+    try:
+        data = read_json(path)
+    except UnicodeDecodeError as err:
+        return None, f"not UTF-8 text ({err.reason})"
+    except json.JSONDecodeError as err:
+        return None, f"not valid JSON ({err.msg} at line {err.lineno})"
+    if not isinstance(data, dict):
+        return None, f"a JSON {type(data).__name__}, not an object"
+    missing = [k for k in fields if k not in data]
+    if missing:
+        return None, f"lacks {', '.join(missing)}"
+    wrong = [k for k, kind in fields.items() if not isinstance(data[k], kind) or isinstance(data[k], bool)]
+    if wrong:
+        return None, "wrong type for " + ", ".join(f"{k} ({type(data[k]).__name__})" for k in wrong)
+    if data["run_id"] != path.stem:
+        return None, f"run_id {data['run_id']!r} differs from its file name"
+    if data["profile"] != path.parent.parent.name:
+        return None, f"profile {data['profile']!r} differs from its folder {path.parent.parent.name!r}"
+    if data["status"] not in statuses:
+        return None, f"status {data['status']!r} is not one of {', '.join(statuses)}"
+    return data, None
+
+
+def set_aside(path: Path, reason: str) -> Path:
+    """Move ``path`` to RESULTS/<profile>/invalid/ (never overwriting, never deleting) and say so
+    in one line on stderr."""
+    folder = path.parent.parent / INVALID_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    target = folder / f"{path.parent.name}-{path.stem}-{stamp}.json"
+    n = 1
+    while target.exists():
+        n += 1
+        target = folder / f"{path.parent.name}-{path.stem}-{stamp}-{n}.json"
+    try:
+        os.replace(path, target)
+    except FileNotFoundError:  # another process set it aside first
+        return target
+    print(f"mocose: set aside {path} ({reason}); kept as {target}; the next reproduce reruns it",
+          file=sys.stderr, flush=True)
+    return target
+
+
+def _load_folder(folder: Path, fields: dict[str, Any], statuses: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     if not folder.is_dir():
         return out
@@ -98,20 +157,25 @@ def _load_folder(folder: Path) -> dict[str, dict[str, Any]]:
         if path.name.startswith(TEMP_PREFIX):
             continue
         try:
-            out[path.stem] = read_json(path)
-        except (OSError, json.JSONDecodeError) as err:  # written atomically, so only by hand
-            warnings.warn(f"skipping unreadable result file {path}: {err}", stacklevel=3)
+            data, problem = result_problem(path, fields, statuses)
+        except FileNotFoundError:  # set aside or replaced meanwhile by another process
+            continue
+        if problem is not None:
+            set_aside(path, problem)
+            continue
+        out[path.stem] = data
     return out
 
 
 def load_results(results_dir: str | os.PathLike, profile: str) -> dict[str, dict[str, Any]]:
-    """The finished runs of ``profile``: run_id -> result (body plus identity and provenance)."""
-    return _load_folder(profile_dir(results_dir, profile) / "runs")
+    """The finished runs of ``profile``: run_id -> result (body plus identity and provenance).
+    A file that does not parse or lacks its fields is set aside (:func:`set_aside`), not returned."""
+    return _load_folder(profile_dir(results_dir, profile) / "runs", RESULT_FIELDS, RESULT_STATUSES)
 
 
 def load_failures(results_dir: str | os.PathLike, profile: str) -> dict[str, dict[str, Any]]:
     """The runs of ``profile`` whose last attempt failed: run_id -> failure record."""
-    return _load_folder(profile_dir(results_dir, profile) / "failed")
+    return _load_folder(profile_dir(results_dir, profile) / "failed", FAILURE_FIELDS, ("failed",))
 
 
 def remove_stale_temps(results_dir: str | os.PathLike, profile: str,
