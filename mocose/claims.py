@@ -451,11 +451,13 @@ def paper_claims(art: Artifact) -> list[ClaimResult]:
 
 
 # -- which runs belong to a cell ------------------------------------------------------------------
-def cell_runs(art: Artifact, profile: str,
-              results: Mapping[str, Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+def cell_runs(art: Artifact, profile: str, results: Mapping[str, Mapping[str, Any]],
+              preset: str = "clean") -> dict[str, list[Mapping[str, Any]]]:
     """The finished runs of every run cell of ``art``: a run belongs to a cell when its recipe
-    (config without seed and eval_tasks: Config.recipe_digest) is one of the cell's recipes."""
+    (config without seed and eval_tasks: Config.recipe_digest) is one of the cell's recipes, as
+    preset ``preset`` makes them (mocose.presets: the study's own fields win over the preset)."""
     from mocose.config import Config
+    from mocose.presets import apply_preset
 
     by_recipe: dict[str, list[Mapping[str, Any]]] = {}
     for run_id, result in sorted(results.items()):
@@ -466,7 +468,9 @@ def cell_runs(art: Artifact, profile: str,
         by_recipe.setdefault(key, []).append(result)
     out: dict[str, list[Mapping[str, Any]]] = {}
     for cell in art.run_cells:
-        keys = dict.fromkeys(c.recipe_digest() for c in art.cell_configs(cell, profile))
+        keep = set(art.base) | set(cell.overrides)
+        keys = dict.fromkeys(apply_preset(c, preset, keep).recipe_digest()
+                             for c in art.cell_configs(cell, profile))
         out[cell.label] = [r for k in keys for r in by_recipe.get(k, [])]
     return out
 

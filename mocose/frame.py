@@ -59,7 +59,7 @@ def preset_of(record: Mapping[str, Any]) -> str:
     """The preset a run was made with, as its config names it; ``clean`` when it names none."""
     flat = flat_config(record) or {}
     config = record.get("config") if isinstance(record.get("config"), Mapping) else {}
-    for value in (flat.get("preset"), config.get("preset"),
+    for value in (record.get("preset"), flat.get("preset"), config.get("preset"),
                   *(part.get("preset") for part in config.values() if isinstance(part, Mapping))):
         if value:
             return str(value)

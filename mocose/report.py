@@ -31,7 +31,7 @@ import ablations
 from ablations.spec import SHORT_NAMES, TRANSFER_TASKS, Artifact, Cell
 
 from .claims import TEST_NOTE, ClaimResult, Stats, cell_runs, evaluate_claims, paper_claims
-from .config import COLLAPSE_DEV, Config
+from .config import COLLAPSE_DEV, Config, ConfigError
 from .frame import (DEFAULT_PRESET, devacc_column, flat_config, is_collapsed, preset_of, run_row,
                     metric as metric_value)
 from .profiles import load_profile
@@ -154,11 +154,11 @@ def _by_seed(runs: Sequence[Mapping[str, Any]]) -> list[dict]:
 
 
 def collect(art: Artifact, profile: str, results: Mapping[str, Mapping],
-            failures: Mapping[str, Mapping] | None = None) -> list[CellData]:
+            failures: Mapping[str, Mapping] | None = None, preset: str = "clean") -> list[CellData]:
     """The runs (all seeds, every recipe of a pooled cell) and failures of every cell of ``art``
     under ``profile``, matched by recipe (:func:`mocose.claims.cell_runs`)."""
-    runs = cell_runs(art, profile, results)
-    failed = cell_runs(art, profile, failures or {})
+    runs = cell_runs(art, profile, results, preset)
+    failed = cell_runs(art, profile, failures or {}, preset)
     out = []
     for cell in art.cells:
         cd = CellData(cell, art.metric)
@@ -288,6 +288,7 @@ class ArtifactReport:
     claims: list[ClaimResult]
     paper: list[ClaimResult] = field(default_factory=list)  # the same claims on the paper's numbers
     files: list[Path] = field(default_factory=list)
+    preset: str = "clean"  # the preset whose runs the cells hold (mocose.presets)
 
     @property
     def n_with_results(self) -> int:
@@ -303,11 +304,19 @@ class ArtifactReport:
 
 
 def analyse(art: Artifact, profile: str, results: Mapping[str, Mapping],
-            failures: Mapping[str, Mapping] | None = None) -> ArtifactReport:
+            failures: Mapping[str, Mapping] | None = None, preset: str = "clean") -> ArtifactReport:
     """Cells and claim verdicts of ``art`` from the given result records (no files written)."""
-    cells = collect(art, profile, results, failures)
+    cells = collect(art, profile, results, failures, preset)
     measured = evaluate_claims(art, {cd.cell.label: cd.runs for cd in cells if cd.cell.run})
-    return ArtifactReport(art, profile, cells, measured, paper_claims(art))
+    return ArtifactReport(art, profile, cells, measured, paper_claims(art), preset=preset)
+
+
+def report_dirs(results_dir: Path, plots_dir: Path, profile: str, preset: str = "clean") -> tuple[Path, Path]:
+    """Where a profile's reports and plots go: ``reports/`` and ``PLOTS/<profile>/`` for the clean
+    runs, ``reports-<preset>/`` and ``PLOTS/<profile>/<preset>/`` for another preset's."""
+    if preset == "clean":
+        return Path(results_dir) / profile / "reports", Path(plots_dir) / profile
+    return Path(results_dir) / profile / f"reports-{preset}", Path(plots_dir) / profile / preset
 
 
 # -- the tidy run table of an artifact and its pivots into the paper's layout --------------------------
@@ -634,14 +643,14 @@ def write_artifact(rep: ArtifactReport, results_dir: Path, plots_dir: Path) -> l
     run), JSON, its LaTeX (tables) and its PNG+PDF (figures, and tables the paper draws)."""
     from . import plots
 
-    out_dir = Path(results_dir) / rep.profile / "reports"
+    out_dir, plot_dir = report_dirs(results_dir, plots_dir, rep.profile, rep.preset)
     out_dir.mkdir(parents=True, exist_ok=True)
     name = rep.art.name
     plot_files: list[Path] = []
     if rep.art.plot:
         subtitle = provenance_subtitle(rep.profile, _runs_of(rep.cells), _config_of(rep.cells))
         fig = plots.draw(rep.art, rep.cells, subtitle)
-        plot_files = plots.save(fig, Path(plots_dir) / rep.profile / name)
+        plot_files = plots.save(fig, plot_dir / name)
     md_path = out_dir / f"{name}.md"
     _write(md_path, render_markdown(rep, plot_files, md_path))
     files = [md_path]
@@ -672,9 +681,9 @@ def _verdict_counts(claims: Sequence[ClaimResult]) -> str:
 
 
 def write_index(reports: Sequence[ArtifactReport], profile: str, results_dir: Path,
-                plots_dir: Path) -> Path:
-    """RESULTS/<profile>/REPORT.md: every artifact with its files and claim verdicts."""
-    index = Path(results_dir) / profile / "REPORT.md"
+                plots_dir: Path, preset: str = "clean") -> Path:
+    """RESULTS/<profile>/REPORT.md (REPORT-<preset>.md): every artifact with its files and claim verdicts."""
+    index = Path(results_dir) / profile / ("REPORT.md" if preset == "clean" else f"REPORT-{preset}.md")
     all_cells = [cd for rep in reports for cd in rep.cells]
     out = [f"# MoCoSE ablation reproduction: profile `{profile}`", "",
            f"Generated {datetime.now(timezone.utc).isoformat(timespec='seconds')} by "
@@ -718,52 +727,77 @@ def write_top_index(results_dir: Path) -> Path:
 
 # -- entry points -----------------------------------------------------------------------------------------
 def build(names: Sequence[str] | None, profile: str, results_dir: str | os.PathLike = "results",
-          plots_dir: str | os.PathLike = "plots") -> list[ArtifactReport]:
-    """Report ``names`` (all artifacts when empty) of ``profile``; refreshes both indexes."""
+          plots_dir: str | os.PathLike = "plots", preset: str = "clean") -> list[ArtifactReport]:
+    """Report ``names`` (all artifacts when empty) of ``profile``, from the runs made under
+    ``preset``; refreshes both indexes."""
+    from .presets import preset_values
+
     load_profile(profile)  # unknown profile -> ConfigError naming the valid ones
+    preset_values(preset)  # unknown preset -> ConfigError naming the valid ones
     arts = [ablations.get(n) for n in names] if names else ablations.all_artifacts()
     results, failures = read_records(results_dir, profile)
     reports = []
     for art in arts:
-        rep = analyse(art, profile, results, failures)
+        rep = analyse(art, profile, results, failures, preset)
         write_artifact(rep, Path(results_dir), Path(plots_dir))
         reports.append(rep)
     if names:  # the index always covers every artifact, so rebuild the others' rows too
         done = {r.art.name for r in reports}
-        others = [analyse(a, profile, results, failures) for a in ablations.all_artifacts()
+        others = [analyse(a, profile, results, failures, preset) for a in ablations.all_artifacts()
                   if a.name not in done]
         for rep in others:
             rep.files = _existing_files(rep, Path(results_dir), Path(plots_dir))
         index_reports = sorted(reports + others, key=lambda r: ablations.names().index(r.art.name))
     else:
         index_reports = reports
-    write_index(index_reports, profile, Path(results_dir), Path(plots_dir))
+    write_index(index_reports, profile, Path(results_dir), Path(plots_dir), preset)
     write_top_index(Path(results_dir))
     return reports
 
 
 def _existing_files(rep: ArtifactReport, results_dir: Path, plots_dir: Path) -> list[Path]:
-    name, profile = rep.art.name, rep.profile
-    candidates = [results_dir / profile / "reports" / f"{name}{ext}"
-                  for ext in (".md", ".csv", ".tex", ".runs.csv", ".json")]
-    candidates += [plots_dir / profile / f"{name}{ext}" for ext in (".png", ".pdf")]
+    name = rep.art.name
+    out_dir, plot_dir = report_dirs(results_dir, plots_dir, rep.profile, rep.preset)
+    candidates = [out_dir / f"{name}{ext}" for ext in (".md", ".csv", ".tex", ".runs.csv", ".json")]
+    candidates += [plot_dir / f"{name}{ext}" for ext in (".png", ".pdf")]
     return [p for p in candidates if p.exists()]
 
 
-def report_profile(args: argparse.Namespace) -> str:
-    """The profile ``mocose report`` reads (the --profile given; one place to change the choice)."""
-    return args.profile
+def profiles_with_results(results_dir: str | os.PathLike) -> list[str]:
+    """The known profiles that have at least one result file under ``results_dir``."""
+    from .profiles import profile_names
+
+    root = Path(results_dir)
+    return [p for p in profile_names() if any((root / p / "runs").glob("*.json"))]
+
+
+def report_profiles(args: argparse.Namespace) -> list[str]:
+    """The profiles ``mocose report`` reads: the --profile given, which must have results; without
+    one, every profile that has results. Never an empty report beside the real one."""
+    have = profiles_with_results(args.results)
+    if args.profile:
+        load_profile(args.profile)  # unknown profile -> ConfigError naming the valid ones
+        if args.profile not in have:
+            hint = (f"profiles with results there: {', '.join(have)} (pass --profile "
+                    f"{have[0]})" if have else "no profile has results there yet: run `mocose reproduce NAME` first")
+            raise ConfigError(f"no results of profile {args.profile!r} in {args.results}; {hint}")
+        return [args.profile]
+    if not have:
+        raise ConfigError(f"no results in {args.results}: run `mocose reproduce NAME` first "
+                          "(or pass --results DIR)")
+    return have
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    profile = report_profile(args)
-    reports = build(args.names, profile, args.results, args.plots)
-    for rep in reports:
-        print(f"{rep.art.name}: {rep.n_with_results}/{rep.n_cells} cells with results, "
-              f"{rep.n_runs} runs; claims: {_verdict_counts(rep.claims)}")
-        for path in rep.files:
-            print(f"  {path}")
-    print(f"index: {Path(args.results) / profile / 'REPORT.md'}")
+    for profile in report_profiles(args):
+        reports = build(args.names, profile, args.results, args.plots, args.preset)
+        for rep in reports:
+            print(f"{rep.art.name} [{profile}]: {rep.n_with_results}/{rep.n_cells} cells with results, "
+                  f"{rep.n_runs} runs; claims: {_verdict_counts(rep.claims)}")
+            for path in rep.files:
+                print(f"  {path}")
+        index = "REPORT.md" if args.preset == "clean" else f"REPORT-{args.preset}.md"
+        print(f"index: {Path(args.results) / profile / index}")
     return 0
 
 
@@ -777,7 +811,10 @@ def register(subparsers) -> None:
                     "RESULTS/<profile>/REPORT.md.")
     p.add_argument("names", nargs="*", metavar="NAME",
                    help=f"artifacts to report (default: all): {', '.join(ablations.names())}")
-    p.add_argument("--profile", default="cpu", help="profile whose results to read (default cpu)")
+    p.add_argument("--profile", default=None,
+                   help="profile whose results to read (default: every profile that has results)")
+    p.add_argument("--preset", default="clean", choices=("clean", "authors"),
+                   help="report the runs made under this preset (mocose/presets.py; default clean)")
     p.add_argument("--results", default="results", type=Path,
                    help="results folder (default ./results)")
     p.add_argument("--plots", default="plots", type=Path, help="plots folder (default ./plots)")

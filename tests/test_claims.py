@@ -190,7 +190,8 @@ def test_claims_command_on_measured_runs(tmp_path, capsys):
             config = t6.config(label, "smoke", 42 + i)
             path = tmp_path / "smoke" / "runs" / f"{config.digest()}.json"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"run_id": config.digest(), "config": config.to_dict(),
+            path.write_text(json.dumps({"schema": 1, "run_id": config.digest(), "profile": "smoke",
+                                        "status": "ok", "config": config.to_dict(),
                                         "metrics": {"avg": {"sts": score}}}))
     code = main(["claims", "table6b", "--profile", "smoke", "--results", str(tmp_path)])
     out = capsys.readouterr().out

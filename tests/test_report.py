@@ -14,6 +14,7 @@ import pytest
 from scipy import stats as sps
 
 import ablations
+from mocose.config import ConfigError
 import mocose
 from mocose import claims, plots, report
 from mocose.claims import FAILS, HOLDS, INCONCLUSIVE, NOT_ENOUGH, Stats
@@ -209,13 +210,23 @@ def test_report_command_is_registered(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     report.register(parser.add_subparsers())
     args = parser.parse_args(["report"])
-    assert (args.profile, str(args.results), str(args.plots), args.names) == ("cpu", "results", "plots", [])
+    assert (args.profile, str(args.results), str(args.plots), args.names, args.preset) == (
+        None, "results", "plots", [], "clean")
     root = tmp_path / "r"
     args = parser.parse_args(["report", "kmeans", "--profile", PROFILE, "--results", str(root),
                               "--plots", str(tmp_path / "p")])
-    assert args.func(args) == 0
-    assert "kmeans: 0/8 cells with results" in capsys.readouterr().out  # 6 + 2 suite additions
+    with pytest.raises(ConfigError, match="no profile has results there yet"):
+        args.func(args)  # nothing to report: said, and no empty report written
+    assert not (root / PROFILE / "reports").exists()
+    write_result(root, "kmeans", "normal", 0, 75.0)
+    args = parser.parse_args(["report", "kmeans", "--results", str(root), "--plots", str(tmp_path / "p")])
+    assert args.func(args) == 0  # no --profile: the profile that has results
+    assert f"kmeans [{PROFILE}]: 1/8 cells with results" in capsys.readouterr().out  # 6 + 2 suite additions
     assert (root / PROFILE / "reports" / "kmeans.md").is_file()
+    assert not (root / "cpu").exists()  # never an empty report of another profile beside it
+    args = parser.parse_args(["report", "kmeans", "--profile", "cpu", "--results", str(root)])
+    with pytest.raises(ConfigError, match=f"profiles with results there: {PROFILE}"):
+        args.func(args)
 
 
 def test_fgsm_changed_fraction_is_shown(tmp_path):
