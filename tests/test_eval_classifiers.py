@@ -129,3 +129,122 @@ def test_kfold_matches_senteval_loop_with_real_logistic_regression():
     Xt, yt = noisy(60, 6, 2, classes=3)
     res = C.kfold(X, y, Xt, yt, k=4, n_jobs=2)
     assert (res.dev_acc, res.test_acc, res.C) == reference_kfold(X, y, Xt, yt, 4)
+
+
+# --- SentEval's PyTorch path: the batched classifiers against SentEval's one-at-a-time loop -------
+import torch  # noqa: E402
+
+from mocose.config import ConfigError  # noqa: E402
+from mocose.evaluation import senteval_torch as T  # noqa: E402
+
+from senteval_torch_reference import MLP, PARAMS  # noqa: E402
+import senteval_torch_reference as ref  # noqa: E402
+
+# Small data, short runs: SentEval's loop trains one nn.Linear at a time and is slow.
+FAST = {**PARAMS, "max_epoch": 16}
+FAST_CFG = T.TorchClassifierConfig(kfold=3, max_epoch=16)
+
+
+@pytest.fixture
+def one_thread():
+    """SentEval's loop runs thousands of tiny ops: on shared cores a second thread only spins."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def separable(n, d, seed, classes=2):
+    """Learnable but not separable data, so dev accuracy moves from check to check."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(d, classes))
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    y = np.argmax(X @ w + rng.normal(scale=1.5, size=(n, classes)), axis=1)
+    return X, y
+
+
+def as_weights(clf) -> torch.Tensor:
+    lin = clf.model[0]
+    return torch.cat([lin.weight.T, lin.bias[None]]).detach()
+
+
+def test_torch_grid_and_parameters_are_senteval_s():
+    cfg = T.TorchClassifierConfig()
+    assert T.L2_GRID == (1e-5, 1e-4, 1e-3, 1e-2)
+    assert (cfg.kfold, cfg.batch_size, cfg.tenacity, cfg.epoch_size, cfg.max_epoch, cfg.seed) == (10, 64, 5, 4, 200, 1111)
+
+
+def test_starting_weights_are_nn_linear_right_after_the_seed():
+    torch.manual_seed(1111)
+    lin = torch.nn.Linear(7, 3)
+    state = torch.get_rng_state()
+    w = T.initial_weights(7, 3, 1111)
+    assert torch.equal(w[:7], lin.weight.T) and torch.equal(w[7], lin.bias)
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's RNG is left alone
+
+
+def test_batched_classifiers_match_senteval_one_by_one(one_thread):
+    """Streams of unequal length (so some skip the last step of a pass), a dev set or the 5%
+    validation split, several L2 values per stream, three classes: every classifier draws SentEval's
+    minibatches in SentEval's order, so dev accuracy and the number of dev checks are equal, and
+    the weights differ only by float summation order (batched GEMM vs nn.Linear's autograd)."""
+    X, y = separable(400, 8, 0, classes=3)
+    streams = [T.Stream(np.arange(0, 300), np.arange(300, 400)), T.Stream(np.arange(50, 330)),
+               T.Stream(np.arange(0, 250), np.arange(250, 400))]
+    l2 = np.array([[1e-5, 1e-2], [1e-3, 1e-4], [1e-2, 1e-5]])
+    fit = T.fit_streams(X, y, streams, l2, 3)
+    for s, st in enumerate(streams):
+        for r in range(2):
+            clf = MLP(PARAMS, 8, 3, l2reg=l2[s, r])
+            if st.dev is None:
+                acc = clf.fit(X[st.train], y[st.train], validation_split=0.05)
+            else:
+                acc = clf.fit(X[st.train], y[st.train], validation_data=(X[st.dev], y[st.dev]))
+            assert fit.dev_acc[s, r] == acc and fit.checks[s, r] == clf.checks
+            assert torch.allclose(fit.weights[s, r].T, as_weights(clf), atol=1e-6, rtol=0)
+
+
+def test_early_stopping_counts_as_senteval_does():
+    """With lr 0 nothing moves: the first check improves on -1, then SentEval stops at the first
+    non-improving check that finds early_stop_count >= tenacity (the count never resets), i.e. after
+    1 + tenacity + 1 checks; without stopping it runs the checks at nepoch 0, 4, ..., max_epoch."""
+    X, y = separable(200, 5, 1)
+    stream = [T.Stream(np.arange(150), np.arange(150, 200))]
+    frozen = T.fit_streams(X, y, stream, np.array([[0.0]]), 2, T.TorchClassifierConfig(lr=0.0, tenacity=3))
+    assert frozen.checks[0, 0] == 5
+    start = (T._with_ones(X[150:]) @ T.initial_weights(5, 2, 1111)).argmax(1).numpy()
+    assert frozen.dev_acc[0, 0] == np.mean(start == y[150:])
+    patient = T.fit_streams(X, y, stream, np.array([[0.0]]), 2, T.TorchClassifierConfig(tenacity=10 ** 6, max_epoch=20))
+    assert patient.checks[0, 0] == 6
+
+
+def test_torch_inner_kfold_matches_senteval_loop(one_thread):
+    X, y = separable(150, 6, 2)
+    res = T.inner_kfold(X, y, FAST_CFG)
+    assert (res.dev_acc, res.test_acc) == ref.inner_kfold(X, y, 2, k=3, params=FAST)
+    assert len(res.l2reg) == 3 and res.fits == 3 * 3 * 4 + 3
+
+
+def test_torch_kfold_matches_senteval_loop(one_thread):
+    X, y = separable(180, 6, 3, classes=3)
+    Xt, yt = separable(60, 6, 4, classes=3)
+    res = T.kfold(X, y, Xt, yt, FAST_CFG)
+    dev, test, yhat = ref.kfold({"X": X, "y": y}, {"X": Xt, "y": yt}, 3, k=3, params=FAST)
+    assert (res.dev_acc, res.test_acc) == (dev, test)
+    assert np.array_equal(res.predictions, yhat.ravel())
+
+
+def test_torch_split_matches_senteval_loop(one_thread):
+    X, y = separable(200, 6, 5)
+    Xd, yd = separable(80, 6, 6)
+    Xt, yt = separable(80, 6, 7)
+    res = T.split(X, y, Xd, yd, Xt, yt, FAST_CFG)
+    truth = ref.split({"train": X, "valid": Xd, "test": Xt}, {"train": y, "valid": yd, "test": yt}, 2, params=FAST)
+    assert (res.dev_acc, res.test_acc) == truth
+
+
+@pytest.mark.parametrize("field,value", [("tenacity", -1), ("kfold", 1), ("batch_size", 0),
+                                         ("validation_split", 1.0), ("l2_grid", ())])
+def test_torch_config_errors_name_the_field(field, value):
+    with pytest.raises(ConfigError, match=field):
+        T.TorchClassifierConfig(**{field: value})
