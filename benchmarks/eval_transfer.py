@@ -3,7 +3,7 @@ loop over classifiers written SentEval's way (tests/senteval_torch_reference.py)
 
 For each task it prints dev and test accuracy, how many classifiers were trained, the wall and CPU
 seconds of the classifiers (encoding excluded) and of the encoding, and the ratio to the
-one-classifier-at-a-time reference. The reference is run for the first ``--reference-fits``
+one-classifier-at-a-time reference (in wall time and in CPU time). The reference is run for the first ``--reference-fits``
 classifiers of the task's first data stream (the first fold's L2 values, on the real embeddings):
 their dev accuracies and dev-check counts are compared with the batched run's, and its time per
 minibatch step, times the task's total steps (every classifier's steps up to its own early
@@ -141,7 +141,7 @@ def main() -> int:
     enc = CachedEncoder(args.model, args.pooler, cache)
     print(f"{args.model} ({args.pooler}), SentEval PyTorch path batched; {os.cpu_count()} cores; cache {cache}")
     head = (f"{'task':>5} {'dev':>6} {'test':>6} {'clfs':>5} {'clf wall':>9} {'clf cpu':>8} {'enc wall':>9} "
-            f"{'ref/step ms':>11} {'ref est s':>9} {'ratio':>6} agree")
+            f"{'ref/step ms':>11} {'ref est s':>9} {'ratio':>6} {'cpu ratio':>6} agree")
     print(head, flush=True)
     rows, total = {}, np.zeros(4)
     for task in tasks:
@@ -162,14 +162,16 @@ def main() -> int:
                "encode_cpu_s": round(enc_cpu, 2)}
         if "f1" in res:
             row["f1"] = res["f1"]
-        ref_txt = f"{'-':>11} {'-':>9} {'-':>6} -"
+        ref_txt = f"{'-':>11} {'-':>9} {'-':>6} {'-':>6} -"
         if args.reference_fits > 0 and spy.call is not None:
             ref = run_reference(spy.call, args.reference_fits)
             per_step = ref["wall_s"] / max(ref["steps"], 1)
             est = per_step * res["minibatch_steps"]
+            est_cpu = ref["cpu_s"] / max(ref["steps"], 1) * res["minibatch_steps"]
             row["reference"] = {**ref, "per_step_ms": round(1e3 * per_step, 3), "extrapolated_wall_s": round(est, 1),
-                                "ratio": round(est / clf_wall, 1)}
-            ref_txt = f"{1e3 * per_step:>11.3f} {est:>9.0f} {est / clf_wall:>6.1f} {ref['agree']}"
+                                "extrapolated_cpu_s": round(est_cpu, 1), "ratio": round(est / clf_wall, 1),
+                                "cpu_ratio": round(est_cpu / clf_cpu, 1)}
+            ref_txt = f"{1e3 * per_step:>11.3f} {est:>9.0f} {est / clf_wall:>6.1f} {est_cpu / clf_cpu:>6.1f} {ref['agree']}"
         rows[task] = row
         total += [clf_wall, clf_cpu, enc_wall, enc_cpu]
         print(f"{SHORT_NAMES.get(task, task):>5} {res['devacc']:>6.2f} {res['acc']:>6.2f} {row['classifiers']:>5} "

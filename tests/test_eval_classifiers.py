@@ -188,14 +188,14 @@ def test_batched_classifiers_match_senteval_one_by_one(one_thread):
     validation split, several L2 values per stream, three classes: every classifier draws SentEval's
     minibatches in SentEval's order, so dev accuracy and the number of dev checks are equal, and
     the weights differ only by float summation order (batched GEMM vs nn.Linear's autograd)."""
-    X, y = separable(400, 8, 0, classes=3)
-    streams = [T.Stream(np.arange(0, 300), np.arange(300, 400)), T.Stream(np.arange(50, 330)),
-               T.Stream(np.arange(0, 250), np.arange(250, 400))]
+    X, y = separable(300, 8, 0, classes=3)
+    streams = [T.Stream(np.arange(0, 200), np.arange(200, 300)), T.Stream(np.arange(50, 270)),
+               T.Stream(np.arange(0, 170), np.arange(170, 300))]
     l2 = np.array([[1e-5, 1e-2], [1e-3, 1e-4], [1e-2, 1e-5]])
-    fit = T.fit_streams(X, y, streams, l2, 3)
+    fit = T.fit_streams(X, y, streams, l2, 3, T.TorchClassifierConfig(max_epoch=40))
     for s, st in enumerate(streams):
         for r in range(2):
-            clf = MLP(PARAMS, 8, 3, l2reg=l2[s, r])
+            clf = MLP({**PARAMS, "max_epoch": 40}, 8, 3, l2reg=l2[s, r])
             if st.dev is None:
                 acc = clf.fit(X[st.train], y[st.train], validation_split=0.05)
             else:
@@ -248,3 +248,72 @@ def test_torch_split_matches_senteval_loop(one_thread):
 def test_torch_config_errors_name_the_field(field, value):
     with pytest.raises(ConfigError, match=field):
         T.TorchClassifierConfig(**{field: value})
+
+
+class BagOfWords:
+    """A stand-in encoder: word counts over a small vocabulary, so the classes are learnable."""
+
+    VOCAB = ("alpha", "beta", "gamma", "delta", "who", "where")
+    progress = False
+
+    def encode(self, sentences, desc=None):
+        return np.array([[s.split().count(w) for w in self.VOCAB] for s in sentences], dtype=np.float32)
+
+
+def write_trec(folder, seed):
+    rng = np.random.default_rng(seed)
+    (folder / "senteval" / "TREC").mkdir(parents=True, exist_ok=True)
+    for name, n in (("train_5500.label", 60), ("TREC_10.label", 24)):
+        lines = []
+        for i in range(n):
+            cls = ("HUM", "LOC", "NUM")[i % 3]
+            words = rng.choice(BagOfWords.VOCAB + ("x", "y"), size=rng.integers(2, 7)).tolist()
+            cue = {"HUM": "who", "LOC": "where", "NUM": "gamma"}[cls] if rng.random() < 0.7 else "x"
+            lines.append(f"{cls}:sub {' '.join(words + [cue])} ?")
+        (folder / "senteval" / "TREC" / name).write_text("\n".join(lines) + "\n", encoding="latin-1")
+
+
+def test_transfer_task_reports_devacc_and_acc_from_senteval_s_torch_loop(tmp_path, one_thread):
+    """End to end on a small TREC: the pytorch path's dev and test accuracy are those of SentEval's
+    loop on the same vectors in SentEval's order; the sklearn path is the one it always was."""
+    from mocose.evaluation.readers import read_trec
+    from mocose.evaluation.transfer import evaluate_transfer_task, senteval_order
+
+    write_trec(tmp_path, 0)
+    enc = BagOfWords()
+    res = evaluate_transfer_task(enc, "TREC", tmp_path, classifier="pytorch")
+    train, test = (read_trec(tmp_path / "senteval" / "TREC" / f) for f in ("train_5500.label", "TREC_10.label"))
+    (xtr, ytr), (xte, yte) = senteval_order(train.x, train.y), senteval_order(test.x, test.y)
+    dev, test, _ = ref.kfold({"X": enc.encode(xtr), "y": ytr}, {"X": enc.encode(xte), "y": yte}, int(ytr.max()) + 1)
+    assert (res["devacc"], res["acc"], res["score"]) == (dev, test, test)
+    assert res["classifier"] == "pytorch" and res["l2reg"] in T.L2_GRID
+    old = evaluate_transfer_task(enc, "TREC", tmp_path, classifier="sklearn", n_jobs=1)
+    truth = C.kfold(enc.encode(xtr), ytr, enc.encode(xte), yte, n_jobs=1)
+    assert (old["score"], old["dev_acc"], old["C"]) == (truth.test_acc, truth.dev_acc, truth.C)
+    assert (old["devacc"], old["acc"], old["classifier"]) == (truth.dev_acc, truth.test_acc, "sklearn")
+    with pytest.raises(ConfigError, match="classifier"):
+        evaluate_transfer_task(enc, "TREC", tmp_path, classifier="svm")
+
+
+def test_transfer_table_prints_a_dev_row_and_a_test_row():
+    from mocose.evaluation.run import format_tables
+
+    tasks = {"MR": {"score": 70.0, "devacc": 71.0, "acc": 70.0}, "SST2": {"score": 80.0, "devacc": 83.0, "acc": 80.0}}
+    lines = format_tables({"tasks": tasks, "avg": {}}).splitlines()
+    assert lines[0].split("|")[1].strip() == "MR" and "SST" in lines[0]
+    assert lines[2].split() == ["dev", "|", "71.00", "|", "-", "|", "-", "|", "-", "|", "83.00", "|", "-", "|", "-",
+                                "|", "77.00"]
+    assert lines[3].split()[0] == "test" and lines[3].split()[-1] == "75.00"
+
+
+def test_eval_command_takes_the_classifier_path_pytorch_by_default():
+    import argparse
+
+    from mocose.evaluation import commands
+
+    p = argparse.ArgumentParser(prog="mocose")
+    commands.register(p.add_subparsers(dest="command"))
+    assert p.parse_args(["eval", "m", "--tasks", "transfer"]).classifier == "pytorch"
+    assert p.parse_args(["eval", "m", "--classifier", "sklearn"]).classifier == "sklearn"
+    with pytest.raises(SystemExit):
+        p.parse_args(["eval", "m", "--classifier", "svm"])
