@@ -3,18 +3,20 @@
 SentEval (``senteval/tools/classifier.py`` and ``validation.py``; SimCSE's ``evaluation.py`` full
 mode: kfold 10, nhid 0, optim adam, batch_size 64, tenacity 5, epoch_size 4) trains one
 ``nn.Linear`` per (fold, L2 value) with Adam (lr 1e-3, ``weight_decay`` = the L2 value on weight
-and bias), mean cross-entropy over minibatches of 64, and keeps the state with the best dev
-accuracy. Every classifier starts from ``np.random.seed(1111)`` and ``torch.manual_seed(1111)``,
+and bias), cross-entropy averaged over minibatches of 64 (its ``loss_fn.size_average = False``,
+set after construction, does nothing on torch >= 1.0, which SimCSE ran), and keeps the state with
+the best dev accuracy. Every classifier starts from ``np.random.seed(1111)`` and ``torch.manual_seed(1111)``,
 so all start from the same ``nn.Linear`` weights and shuffle with the same draws:
 ``permutation(len(train))`` per pass over the train set (after one ``permutation(len(X))`` for
 the 5% validation split when no dev set is given). After every ``epoch_size`` passes it scores the
 dev set; it stops when a non-improving score comes while ``early_stop_count >= tenacity`` (the
-count is never reset, so at the 6th non-improving check) or after ``max_epoch`` (200) passes.
+count is never reset, so at the 6th non-improving check) or once ``nepoch`` passes ``max_epoch``
+(200): at most 51 checks.
 
 Here the many classifiers of a task train together as one batched model: the classifiers that
 see the same data (the L2 grid of one fold) share a data *stream* and sit side by side in the
-output columns of one weight tensor ``[stream, d + 1, L2 x classes]`` (the bias is the last row,
-fed by a column of ones), streams are batched with ``bmm``, Adam runs on whole tensors, and
+output rows of one weight tensor ``[stream, L2 x classes, d + 1]`` (the bias is the last column,
+fed by a column of ones in X), streams are batched with ``bmm``, Adam runs on whole tensors, and
 early stopping is a per-classifier mask. Each stream draws its minibatches from its own
 ``RandomState(seed)`` exactly as SentEval's classifier does, so each classifier sees the same
 minibatches in the same order as in SentEval; the numbers differ from a loop over
