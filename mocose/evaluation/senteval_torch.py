@@ -178,6 +178,11 @@ def _fit_streams(X, y, streams, l2, nclasses, cfg) -> Fit:
     stopped = np.zeros((S, R), dtype=bool)
     checks = np.zeros((S, R), dtype=np.int64)
     live = np.arange(S)  # streams still training (original ids); W, m, v, wd, dev_* hold only these
+    from tqdm.auto import tqdm
+
+    # shown on a terminal only (disable=None): dev checks done, classifiers still training
+    bar = tqdm(total=cfg.max_epoch // cfg.epoch_size + 1, desc=f"{S * R} classifiers", unit="check",
+               disable=None, leave=False)
     nepoch = 0
     while nepoch <= cfg.max_epoch and len(live):
         L = len(live)
@@ -225,12 +230,15 @@ def _fit_streams(X, y, streams, l2, nclasses, cfg) -> Fit:
         worse = run & ~better
         stopped[live] |= worse & (count[live] >= cfg.tenacity)
         count[live] += worse
+        bar.update()
+        bar.set_postfix(training=int((~stopped).sum()))
         keep = ~stopped[live].all(1)
         if not keep.all():  # drop finished streams from the batch
             sel = torch.as_tensor(np.flatnonzero(keep))
             W, m, v, wd = W[sel], m[sel], v[sel], wd[sel]
             dev_x, dev_y, dev_mask = dev_x[sel], dev_y[sel], dev_mask[sel]
             live = live[keep]
+    bar.close()
     return Fit(best / n_dev[:, None], best_w, checks, checks * cfg.epoch_size * n_steps[:, None])
 
 
