@@ -72,7 +72,6 @@ def paper_job(folder: Path, out: Path, steps: int, *sets: str, evaluate: bool = 
     """A paper-profile training job on the bert-base-shaped encoder, from the 11,913-line head."""
     args = ["train", "--profile", "paper", "--out", str(out), "--quiet", "--device", DEVICE,
             "--set", f"encoder={folder}", "--set", "train_sentences=11904", "--set", "epochs=3",
-            "--set", "collapse_std=0",  # random weights look collapsed; a collapse would stop the run
             "--set", f"max_steps={steps}"]
     for item in sets:
         args += ["--set", item]

@@ -31,6 +31,9 @@ def register(subparsers) -> None:
     p.add_argument("--tasks", nargs="+", default=["sts"],
                    help="sts, transfer, all, or task names (STS12 ... SICKRelatedness, MR ... MRPC), "
                    "space or comma separated")
+    p.add_argument("--classifier", default="pytorch", choices=("pytorch", "sklearn"),
+                   help="transfer tasks' SentEval classifier path: pytorch (usepytorch=True, the paper's; "
+                   "default) or sklearn (logistic regression)")
     p.add_argument("--half", action="store_true", help="float16 autocast (CUDA only)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run_eval)
@@ -70,7 +73,7 @@ def run_eval(args) -> int:
     args.pooler = _pooler(args)
     result = evaluate_model(args.model, pooler=args.pooler, tasks=",".join(args.tasks), data_dir=args.data,
                             batch_size=args.batch_size, device=args.device, half=args.half,
-                            progress=not args.no_progress and sys.stderr.isatty())
+                            progress=not args.no_progress and sys.stderr.isatty(), classifier=args.classifier)
     print(f"{args.model} ({args.pooler}, {result['precision']}), {result['wall_time_s']:.1f} s")
     print(format_tables(result))
     _write(args.out, result)

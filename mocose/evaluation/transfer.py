@@ -1,5 +1,10 @@
 """The seven transfer tasks (MR, CR, SUBJ, MPQA, SST2, TREC, MRPC) with SentEval's protocol.
 
+Two classifier paths, both SentEval's: ``pytorch`` (its ``usepytorch=True`` path, the paper's:
+mocose.evaluation.senteval_torch) and ``sklearn`` (its logistic regression path:
+mocose.evaluation.classifiers). Each task's result holds ``devacc`` (SentEval's ``devacc``: the
+validation accuracy the classifier was chosen on) and ``acc`` (test accuracy, also ``score``).
+
 Samples are put in SentEval's order before the classifier sees them (SentEval sorts by word count
 and label to reduce padding, and its shuffled folds are drawn over that order, so the order
 changes which sentences share a fold). Embeddings come from the shared encoder cache.
@@ -10,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import ConfigError
 from ..data import resolve_data_dir
-from . import classifiers
+from . import classifiers, senteval_torch
 from .encode import SentenceEncoder
 from .readers import LabelledSet, PairSet, read_lines_latin1, read_mrpc, read_sst_binary, read_trec
 from .tasks import TRANSFER_TASKS
@@ -47,20 +53,31 @@ def binary_task(task: str, data_dir=None) -> tuple[list[str], np.ndarray]:
     return senteval_order(pos + neg, np.array([1] * len(pos) + [0] * len(neg), dtype=np.int64))
 
 
-def evaluate_transfer_task(enc: SentenceEncoder, task: str, data_dir=None, n_jobs: int = -1) -> dict:
-    """One transfer task's result: ``score`` = test accuracy (%), with dev accuracy and chosen C."""
+CLASSIFIERS = {"pytorch": "SentEval PyTorch path: logistic regression (nhid 0), adam, batch 64, tenacity 5, "
+                          "epoch_size 4, kfold 10, L2 in 1e-5..1e-2",
+               "sklearn": "SentEval scikit-learn path: LogisticRegression (SentEval defaults), C grid"}
+
+
+def evaluate_transfer_task(enc: SentenceEncoder, task: str, data_dir=None, n_jobs: int = -1,
+                           classifier: str = "pytorch") -> dict:
+    """One transfer task's result: ``score`` = ``acc`` = test accuracy (%), ``devacc`` = the dev
+    (validation) accuracy, the chosen regularisation, and the classifier path that made them."""
     root: Path = resolve_data_dir(data_dir) / "senteval"
+    if classifier not in CLASSIFIERS:
+        raise ConfigError(f"classifier={classifier!r} is not allowed: classifier must be one of "
+                          f"{', '.join(CLASSIFIERS)}")
+    # both modules offer inner_kfold, kfold and split with SentEval's signatures
+    clf, kw = (senteval_torch, {}) if classifier == "pytorch" else (classifiers, {"n_jobs": n_jobs})
     if task in BINARY_FILES:
         x, y = binary_task(task, data_dir)
-        res = classifiers.inner_kfold(enc.encode(x, desc=task), y, n_jobs=n_jobs)
+        res = clf.inner_kfold(enc.encode(x, desc=task), y, **kw)
         extra = {"protocol": "inner-kfold", "n": len(y)}
     elif task == "SST2":
         sets = {s: read_sst_binary(root / "SST" / "binary" / f"sentiment-{s}") for s in ("train", "dev", "test")}
         enc.encode([s for ls in sets.values() for s in ls.x], desc=task)
         data = {k: senteval_order(v.x, v.y) for k, v in sets.items()}
         X = {k: enc.encode(v[0]) for k, v in data.items()}
-        res = classifiers.split(X["train"], data["train"][1], X["dev"], data["dev"][1], X["test"],
-                                data["test"][1], n_jobs=n_jobs)
+        res = clf.split(X["train"], data["train"][1], X["dev"], data["dev"][1], X["test"], data["test"][1], **kw)
         extra = {"protocol": "split", "n_train": len(data["train"][1]), "n_dev": len(data["dev"][1]),
                  "n_test": len(data["test"][1])}
     elif task == "TREC":
@@ -68,7 +85,7 @@ def evaluate_transfer_task(enc: SentenceEncoder, task: str, data_dir=None, n_job
         test: LabelledSet = read_trec(root / "TREC" / "TREC_10.label")
         enc.encode(train.x + test.x, desc=task)
         (xtr, ytr), (xte, yte) = senteval_order(train.x, train.y), senteval_order(test.x, test.y)
-        res = classifiers.kfold(enc.encode(xtr), ytr, enc.encode(xte), yte, n_jobs=n_jobs)
+        res = clf.kfold(enc.encode(xtr), ytr, enc.encode(xte), yte, **kw)
         extra = {"protocol": "kfold", "n_train": len(ytr), "n_test": len(yte)}
     elif task == "MRPC":
         sets = [_pairs_order(read_mrpc(root / "MRPC" / f"msr_paraphrase_{s}.txt")) for s in ("train", "test")]
@@ -78,10 +95,11 @@ def evaluate_transfer_task(enc: SentenceEncoder, task: str, data_dir=None, n_job
             ea, eb = enc.encode(a), enc.encode(b)
             feats.append(np.c_[np.abs(ea - eb), ea * eb])
         (_, _, ytr), (_, _, yte) = sets
-        res = classifiers.kfold(feats[0], ytr, feats[1], yte, n_jobs=n_jobs)
+        res = clf.kfold(feats[0], ytr, feats[1], yte, **kw)
         from sklearn.metrics import f1_score
         extra = {"protocol": "kfold", "features": "[|u-v|, u*v]", "n_train": len(ytr), "n_test": len(yte),
                  "f1": round(100 * float(f1_score(yte, res.predictions)), 2)}
     else:
         raise ValueError(f"{task} is not a transfer task; transfer tasks: {', '.join(TRANSFER_TASKS)}")
-    return {"score": res.test_acc, **res.as_dict(), **extra}
+    return {"score": res.test_acc, "devacc": res.dev_acc, "acc": res.test_acc, "classifier": classifier,
+            **res.as_dict(), **extra}
