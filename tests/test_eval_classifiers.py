@@ -7,6 +7,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from mocose.data import write_manifest
 from mocose.evaluation import classifiers as C
 
 
@@ -271,6 +272,7 @@ def write_trec(folder, seed):
             cue = {"HUM": "who", "LOC": "where", "NUM": "gamma"}[cls] if rng.random() < 0.7 else "x"
             lines.append(f"{cls}:sub {' '.join(words + [cue])} ?")
         (folder / "senteval" / "TREC" / name).write_text("\n".join(lines) + "\n", encoding="latin-1")
+    write_manifest(folder / "senteval")  # hand-made files, not SentEval's: declared by md5
 
 
 def test_transfer_task_reports_devacc_and_acc_from_senteval_s_torch_loop(tmp_path, one_thread):

@@ -102,8 +102,8 @@ def env() -> dict[str, str]:
 
 
 def reproduce(results: Path) -> list[str]:
-    return [sys.executable, "-m", "mocose", "reproduce", "tiny", "--profile", "smoke", "--results",
-            str(results), "--no-report", "--quiet"]
+    return [sys.executable, "-m", "mocose", "reproduce", "tiny", "--profile", "smoke", "--seeds", "1",
+            "--results", str(results), "--no-report", "--quiet"]
 
 
 def train_cmd(folder: Path, *extra: str) -> list[str]:
