@@ -12,3 +12,21 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data"
 def data_folder(monkeypatch):
     if not os.environ.get("MOCOSE_DATA") and DEFAULT_DATA.is_dir():
         monkeypatch.setenv("MOCOSE_DATA", str(DEFAULT_DATA))
+
+
+def run_cut_at(monkeypatch, step: int, start_run) -> None:
+    """Call ``start_run()`` with training made to die (KeyboardInterrupt) as it reaches ``step``,
+    after the state saved before it: a killed run to resume."""
+    from mocose import train as train_mod
+
+    real_batch = train_mod.Batches.batch
+
+    def killed(self, at):
+        if at == step:
+            raise KeyboardInterrupt
+        return real_batch(self, at)
+
+    monkeypatch.setattr(train_mod.Batches, "batch", killed)
+    with pytest.raises(KeyboardInterrupt):
+        start_run()
+    monkeypatch.setattr(train_mod.Batches, "batch", real_batch)

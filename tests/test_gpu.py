@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import run_cut_at
 import torch
 
 pytestmark = [pytest.mark.gpu,
@@ -53,17 +54,8 @@ def test_resume_of_a_killed_gpu_run_repeats_the_straight_run(tmp_path, monkeypat
 
     config = load_profile("smoke").override({"train_sentences": 96, "eval_steps": 2, "max_steps": 6})
     whole = train_mod.train(config, tmp_path / "whole", device="cuda", progress=False, deterministic=True)
-    real_batch = train_mod.Batches.batch
-
-    def killed(self, step):
-        if step == 5:
-            raise KeyboardInterrupt  # dies after the state saved at step 4
-        return real_batch(self, step)
-
-    monkeypatch.setattr(train_mod.Batches, "batch", killed)
-    with pytest.raises(KeyboardInterrupt):
-        train_mod.train(config, tmp_path / "cut", device="cuda", progress=False, deterministic=True)
-    monkeypatch.setattr(train_mod.Batches, "batch", real_batch)
+    run_cut_at(monkeypatch, 5, lambda: train_mod.train(  # dies after the state saved at step 4
+        config, tmp_path / "cut", device="cuda", progress=False, deterministic=True))
     torch.manual_seed(1234)  # a new process would not carry on the old random state
     resumed = train_mod.train(config, tmp_path / "cut", device="cuda", progress=False, resume=True,
                               deterministic=True)

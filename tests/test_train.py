@@ -2,6 +2,7 @@
 import json
 
 import pytest
+from conftest import run_cut_at
 import torch
 from transformers import AutoModel
 
@@ -55,17 +56,7 @@ def test_loss_falls_on_repeated_data(tmp_path):
 
 def test_resume_after_kill_matches_uninterrupted(tmp_path, monkeypatch):
     whole = run(tmp_path, "whole")
-    real_batch = train_mod.Batches.batch
-
-    def killed(self, step):
-        if step == 5:
-            raise KeyboardInterrupt  # dies after the state saved at step 3
-        return real_batch(self, step)
-
-    monkeypatch.setattr(train_mod.Batches, "batch", killed)
-    with pytest.raises(KeyboardInterrupt):
-        run(tmp_path, "cut")
-    monkeypatch.setattr(train_mod.Batches, "batch", real_batch)
+    run_cut_at(monkeypatch, 5, lambda: run(tmp_path, "cut"))  # dies after the state saved at step 3
     config = load_profile("smoke").override(SMALL)
     train_mod.LOG_EVERY = 1
     try:
