@@ -76,8 +76,9 @@ def counts(plan: Plan) -> dict[str, int]:
 # cuda on one H100, one job on it, the fixed parts with a fresh process each (a reused job process
 # saves its start: table3 smoke took 16.7 s a run with a process per run, 4.9 s reused); paper is a
 # bert-base-shaped encoder: 0.0546 s a step plus a 2.6 s validation every 100 steps. cpu: the
-# 2-core development machine (README "Measured on this machine"): the cpu profile's 100 steps took
-# 580 s of training and 738 s in all; a smoke run took 7.9 s on average in CI (99 runs in 13
+# 2-core development machine, measured in an earlier session (before the heads' BERT init): the cpu
+# profile's 100 steps took 580 s of training and 738 s in all (a later quiet run took 252 s of
+# training: the table errs long; past runs' means replace it once there are some); a smoke run took 7.9 s on average in CI (99 runs in 13
 # minutes), split here as 16 steps of 0.15 s and 5.5 s fixed (the split is not measured).
 STEP_SECONDS: dict[tuple[str, str], float] = {
     ("paper", "cuda"): 0.080,
