@@ -107,3 +107,37 @@ def test_long_inputs_truncate_at_model_maximum(tiny):
     enc = SentenceEncoder(model, tokenizer, pooler="avg")
     assert enc.max_length == model.config.max_position_embeddings  # 64 for the tiny BERT
     assert enc.encode([" ".join(["word"] * 200)]).shape == (1, model.config.hidden_size)
+
+
+def test_token_id_cache_is_per_tokenizer_definition(tiny):
+    """Ids come back as a fresh tokenizer call gives them; a tokenizer that treats text otherwise
+    (here: keeps case) has another fingerprint, so it never reads the first one's ids."""
+    import copy
+
+    from tokenizers import normalizers
+
+    from mocose.evaluation import encode
+
+    model, tokenizer = tiny
+    texts = ["Hello World , it 's Fine", "dogs", "Hello World , it 's Fine", "a b c d e f g h i j k"]
+
+    def direct(tok, max_length):
+        return tok(texts, truncation=True, max_length=max_length)["input_ids"]
+
+    cased = copy.deepcopy(tokenizer)
+    cased.backend_tokenizer.normalizer = normalizers.BertNormalizer(lowercase=False)
+    same = copy.deepcopy(tokenizer)
+    fp, fp_cased = encode.tokenizer_fingerprint(tokenizer), encode.tokenizer_fingerprint(cased)
+    assert fp == encode.tokenizer_fingerprint(same) and fp != fp_cased
+    assert direct(tokenizer, 64) != direct(cased, 64)  # the two really tokenize differently
+    encode._TOKEN_IDS.clear()
+    for tok, key in ((tokenizer, fp), (cased, fp_cased), (same, fp)):
+        for max_length in (64, 5):
+            got = encode.token_ids(tok, texts, max_length, key)
+            assert [list(g) for g in got] == direct(tok, max_length), (key, max_length)
+    assert len(encode._TOKEN_IDS) <= encode.TOKEN_CACHE_TOKENIZERS
+    # the encoder over warm ids gives the vectors it gave over fresh ones
+    encode._TOKEN_IDS.clear()
+    cold = SentenceEncoder(model, tokenizer).encode(SENTENCES)
+    warm = SentenceEncoder(model, same).encode(SENTENCES)
+    np.testing.assert_array_equal(cold, warm)

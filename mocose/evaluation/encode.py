@@ -7,6 +7,9 @@ runs under ``torch.inference_mode()``. Poolers follow SimCSE's ``evaluation.py``
 """
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import OrderedDict
 from typing import Iterable
 
 import numpy as np
@@ -17,6 +20,44 @@ from ..device import resolve_device
 
 # Poolers that need every layer's hidden states.
 _NEEDS_HIDDEN = {"avg_first_last", "avg_top2"}
+
+# Token ids of the sentences tokenized in this process, per (tokenizer definition, length limit):
+# a sweep's job process evaluates run after run on the same STS sentences with tokenizers that are
+# copies of one another (each checkpoint saves its own), so tokenizing them once is enough.
+_TOKEN_IDS: OrderedDict[tuple[str, int], dict[str, np.ndarray]] = OrderedDict()
+TOKEN_CACHE_TOKENIZERS = 2  # definitions kept, least recently used dropped first
+
+
+def tokenizer_fingerprint(tokenizer) -> str | None:
+    """A hash of what a fast tokenizer does to text (its backend's definition, less the truncation
+    and padding a call sets); None for a tokenizer without a backend (nothing is cached for it)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    spec = json.loads(backend.to_str())
+    spec.pop("truncation", None)
+    spec.pop("padding", None)
+    return hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def token_ids(tokenizer, sentences: list[str], max_length: int, fingerprint: str | None) -> list:
+    """Each sentence's token ids (special tokens added, truncated to ``max_length``), tokenizing
+    only the sentences this process has not tokenized with an identical tokenizer before."""
+    def tokenize(texts: list[str]) -> list:
+        return tokenizer(texts, add_special_tokens=True, truncation=True, max_length=max_length,
+                         return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+
+    if fingerprint is None:
+        return tokenize(sentences)
+    key = (fingerprint, max_length)
+    known = _TOKEN_IDS.setdefault(key, {})
+    _TOKEN_IDS.move_to_end(key)
+    while len(_TOKEN_IDS) > TOKEN_CACHE_TOKENIZERS:
+        _TOKEN_IDS.popitem(last=False)
+    new = [s for s in sentences if s not in known]
+    if new:
+        known.update(zip(new, (np.asarray(ids, dtype=np.int64) for ids in tokenize(new))))
+    return [known[s] for s in sentences]
 
 
 def masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -89,6 +130,7 @@ class SentenceEncoder:
         self.max_length = min(int(x) for x in limits if isinstance(x, (int, float)) and 0 < x < 1e9)
         self._cache: dict[str, np.ndarray] = {}
         self._fingerprint = self._weights_fingerprint()
+        self._tokenizer_seen: tuple = (None, None)  # (tokenizer, its fingerprint), taken at first use
 
     # -- cache -------------------------------------------------------------------------------
     def _weights_fingerprint(self) -> tuple:
@@ -119,8 +161,9 @@ class SentenceEncoder:
 
     def _encode_new(self, sentences: list[str], desc: str | None) -> None:
         tok = self.tokenizer
-        ids = tok(sentences, add_special_tokens=True, truncation=True, max_length=self.max_length,
-                  return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        if self._tokenizer_seen[0] is not tok:
+            self._tokenizer_seen = (tok, tokenizer_fingerprint(tok))
+        ids = token_ids(tok, sentences, self.max_length, self._tokenizer_seen[1])
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
         order = np.argsort(-lengths, kind="stable")  # longest first: memory peaks show at once
         pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
