@@ -5,9 +5,10 @@
 #                [--results DIR] [--plots DIR] [--scheduler tcp://HOST:PORT] [--preset clean|authors]
 #                [--dry-run]
 #
-# Runs `mocose reproduce NAME` for every artifact of `mocose list` (finished runs are never run
-# again, so an interrupted run_all.sh picks up where it stopped), then `mocose report` for all of
-# them. An artifact with a failed run does not stop the others; the script then exits non-zero.
+# Runs `mocose reproduce NAME...` for every artifact of `mocose list`, in one call so that the job
+# processes are kept from artifact to artifact (finished runs are never run again, so an
+# interrupted run_all.sh picks up where it stopped), then `mocose report` for all of them. An
+# artifact with a failed run does not stop the others; the script then exits non-zero.
 # --dry-run: every artifact's runs, the distinct runs still to train over all of them, and their
 # estimated device and wall time on --devices (from the step-time table or past runs); runs nothing.
 # MOCOSE overrides the command used (default: `mocose` if installed, else `python -m mocose`).
@@ -75,25 +76,22 @@ if [[ $dry_run -eq 1 ]]; then
 fi
 
 names="$("${mocose[@]}" list --names "${where[@]}")"
-failed=()
 start=$SECONDS
-for name in $names; do
-    echo "=== $name ($(( SECONDS - start ))s elapsed) ==="
-    if ! "${mocose[@]}" reproduce "$name" "${where[@]}" "${run_opts[@]}"; then
-        failed+=("$name")
-        echo "run_all.sh: $name had failed runs; continuing" >&2
-    fi
-done
+# One reproduce for all artifacts: each device slot keeps its job process from one artifact to the
+# next. It goes on past an artifact with failed runs, names those at the end and exits non-zero.
+runs_ok=1
+# shellcheck disable=SC2086  # one artifact name a word
+"${mocose[@]}" reproduce $names "${where[@]}" "${run_opts[@]}" || runs_ok=0
 
 echo "=== report ==="
 report_ok=1
 "${mocose[@]}" report "${where[@]}" ${report_opts[@]+"${report_opts[@]}"} || report_ok=0
 
 echo "run_all.sh: $(wc -w <<< "$names") artifacts in $(( SECONDS - start ))s; profile $profile"
-if [[ ${#failed[@]} -gt 0 ]]; then
-    echo "run_all.sh: artifacts with failed runs: ${failed[*]} (see the failed/ folder of the results)" >&2
+if [[ $runs_ok -eq 0 ]]; then
+    echo "run_all.sh: some artifacts had failed runs (named above; see the failed/ folder of the results)" >&2
 fi
 if [[ $report_ok -eq 0 ]]; then
     echo "run_all.sh: the report failed" >&2
 fi
-[[ ${#failed[@]} -eq 0 && $report_ok -eq 1 ]]
+[[ $runs_ok -eq 1 && $report_ok -eq 1 ]]

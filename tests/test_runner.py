@@ -376,6 +376,24 @@ def test_a_slot_reuses_its_job_process_until_a_run_fails(env):
     assert "SIGSEGV" in json.loads((failed / f"{ids[SEGFAULTS]}.json").read_text())["error"]
 
 
+def test_one_reproduce_of_several_artifacts_keeps_its_job_processes(env):
+    """`reproduce sweep long` runs both artifacts' runs through the same two slot processes (the
+    second artifact starts none), and an unknown name is refused before anything runs."""
+    def both(second: str) -> list[str]:
+        cmd = reproduce_cmd(env, "sweep", "--devices", "cpu:2")
+        return cmd[:5] + [second] + cmd[5:]
+
+    bad = subprocess.run(both("nosuch"), capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "nosuch" in bad.stderr and not started(env)
+    done = subprocess.run(both("long"), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    by_run = pids(env)
+    assert set(by_run) == set(ids_of("sweep") + ids_of("long"))
+    first, second = {by_run[i] for i in ids_of("sweep")}, {by_run[i] for i in ids_of("long")}
+    assert len(first | second) <= 2 and second <= first
+    assert "=== sweep (1/2," in done.stdout and "=== long (2/2," in done.stdout
+
+
 def test_reused_and_fresh_processes_give_the_same_results(env):
     from mocose.runner import execute, load_results
 
@@ -445,10 +463,11 @@ def test_run_all_continues_past_a_failed_artifact_and_exits_non_zero(env):
                           env=dict(os.environ, MOCOSE=str(wrapper)), capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "artifacts with failed runs: broken" in done.stderr
+    assert "artifacts with failed runs or reports: broken (see" in done.stderr
     lines = calls.read_text().splitlines()
-    reproduced = [line.split()[1] for line in lines if line.startswith("reproduce")]
-    assert reproduced == names()  # every artifact, the failed one did not stop the rest
+    reproduce = [line.split() for line in lines if line.startswith("reproduce")]
+    assert len(reproduce) == 1 and reproduce[0][1:1 + len(names())] == names()  # one call, all of them
+    assert all(f"=== {n} ({i}/{len(names())}," in done.stdout for i, n in enumerate(names(), 1))
     assert lines[-1] == f"report --profile {PROFILE} --results {env / 'results'}"
     all_ids = {i for n in names() for i in ids_of(n)}
     good = all_ids - set(ids_of("broken")[1:4])

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import sys
+import time
 from typing import Any
 
 from ..config import ConfigError
@@ -163,9 +164,24 @@ def check_scheduler(address: str | None, timeout: float = SCHEDULER_TIMEOUT_S) -
                           f"({err.strerror or err}); start one (dask scheduler) or fix the address") from None
 
 
+def artifact_names(reg: Any, asked: list[str]) -> list[str]:
+    """The artifacts ``asked`` names, in the order given, each once; ``all``: every artifact in the
+    registry's order. An unknown name is refused before anything runs."""
+    if "all" in asked:
+        return list(reg.names())
+    names = list(dict.fromkeys(asked))
+    for name in names:
+        reg.get(name)  # raises a ConfigError naming the known artifacts
+    return names
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    """Plan the missing runs of an artifact, run them, then build its report."""
+    """Plan the missing runs of each artifact named, run them, then build its report.
+
+    Several artifacts run one after another through the same local slots: each slot's job process
+    is kept from one artifact to the next (``run_all.sh`` names them all in one call)."""
     from ..data import resolve_data_dir
+    from .dispatch import SlotPool, parse_devices
 
     check_scheduler(args.scheduler)
     if args.seeds < 1:
@@ -173,29 +189,51 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     if args.json and not args.dry_run:
         raise ConfigError("--json is only allowed with --dry-run")
     reg = registry()
-    art = reg.get(args.name)
-    pairs = preset_configs(art, args.profile, args.seeds, args.preset)
+    names = artifact_names(reg, args.name)
     data_dir = resolve_data_dir(args.data)
     results = results_root(args.results)
-    summary = execute(pairs, profile=args.profile, results_dir=results, data_dir=data_dir,
-                      devices=args.devices, scheduler=args.scheduler,
-                      keep_checkpoints=args.keep_checkpoints, dry_run=args.dry_run,
-                      artifact=args.name, progress=not args.quiet,
-                      process_per_run=args.process_per_run,
-                      out=io.StringIO() if args.json else None,
-                      keep_best=evaluated_later(reg, args.profile, args.seeds, args.preset))
+    keep_best = evaluated_later(reg, args.profile, args.seeds, args.preset)
+    local = not args.scheduler and not args.dry_run
+    pool = SlotPool(parse_devices(args.devices), args.process_per_run) if local else None
+    several = len(names) > 1
+    counted: dict[str, dict[str, int]] = {}
+    failed: list[str] = []
+    start = time.time()
+    try:
+        for i, name in enumerate(names, 1):
+            if several and not args.json:
+                print(f"=== {name} ({i}/{len(names)}, {time.time() - start:.0f}s elapsed) ===", flush=True)
+            pairs = preset_configs(reg.get(name), args.profile, args.seeds, args.preset)
+            summary = execute(pairs, profile=args.profile, results_dir=results, data_dir=data_dir,
+                              devices=args.devices, scheduler=args.scheduler,
+                              keep_checkpoints=args.keep_checkpoints, dry_run=args.dry_run,
+                              artifact=name, progress=not args.quiet,
+                              process_per_run=args.process_per_run,
+                              out=io.StringIO() if args.json else None, keep_best=keep_best, pool=pool)
+            counted[name] = counts(summary.plan)
+            ok = summary.ok
+            if not args.dry_run and not args.no_report:
+                try:
+                    ok = not run_report(name, args.profile, results, args.plots, args.preset) and ok
+                except Exception as err:  # noqa: BLE001 - the runs are safe on disk; say what broke
+                    print(f"mocose: the report of {name} failed: {type(err).__name__}: {err}", file=sys.stderr)
+                    ok = False
+            if not ok:
+                failed.append(name)
+    finally:
+        if pool is not None:
+            pool.close(wait=sys.exc_info()[0] is None)
     if args.dry_run:
         if args.json:
-            print(json.dumps(counts(summary.plan)))
+            print(json.dumps(counted if several else counted[names[0]]))
         return 0
-    code = 0 if summary.ok else 1
-    if not args.no_report:
-        try:
-            code = run_report(args.name, args.profile, results, args.plots, args.preset) or code
-        except Exception as err:  # noqa: BLE001 - the runs are safe on disk; say what broke
-            print(f"mocose: the report of {args.name} failed: {type(err).__name__}: {err}", file=sys.stderr)
-            code = 1
-    return code
+    if several:
+        print(f"reproduce: {len(names)} artifacts in {time.time() - start:.0f}s; profile {args.profile}",
+              flush=True)
+        if failed:
+            print(f"reproduce: artifacts with failed runs or reports: {' '.join(failed)} (see the "
+                  f"failed/ folder of the results)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_job(args: argparse.Namespace) -> int:
@@ -243,10 +281,13 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_list)
 
     p = subparsers.add_parser("reproduce", help="run the missing runs of a table or figure, then report it",
-                              description="Plan the runs an artifact needs that have no result yet, "
-                                          "run them (one process per job), then build its report.",
+                              description="Plan the runs each artifact needs that have no result yet, "
+                                          "run them (a job process per slot, reused from run to run "
+                                          "and from artifact to artifact), then build its report.",
                               epilog=CLUSTER_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("name", help="artifact name (see: mocose list)")
+    p.add_argument("name", nargs="+", metavar="NAME",
+                   help="artifact name(s) (see: mocose list), or all; several run one after another "
+                        "through the same job processes")
     _add_common(p)
     p.add_argument("--devices", default="cpu", help=f"where jobs run: {DEVICES_HELP} (default: cpu)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",

@@ -275,50 +275,93 @@ class JobProcess:
             proc.wait()
 
 
-def run_local(specs: Iterable[dict[str, Any]], slots: list[Slot],
-              on_outcome: Callable[[Outcome], None], process_per_run: bool = False) -> list[Outcome]:
-    """Run the jobs on the slots, one at a time per slot, each slot through its job process
-    (``process_per_run``: a fresh process for every run instead, as before job processes were kept).
+class SlotPool:
+    """The local slots, each fed by one thread that lives as long as the pool and keeps the slot's
+    job process, so consecutive batches of runs (the artifacts of one ``reproduce``) reuse the
+    processes that earlier batches started. ``process_per_run``: a fresh process for every run
+    instead, as before job processes were kept.
 
-    One thread a slot feeds its process (a thread only waits; the processes do the work). The
-    thread that starts a process outlives it, as Linux's die-with-parent signal wants.
+    A thread only waits; the processes do the work. The thread that starts a process outlives it,
+    as Linux's die-with-parent signal (sent when the creating thread ends) wants.
     """
-    todo: queue.Queue[dict[str, Any]] = queue.Queue()
-    for spec in specs:
-        todo.put(spec)
-    total = todo.qsize()
-    outcomes: list[Outcome] = []
-    if not total:
-        return outcomes
-    finished: queue.Queue[Outcome | BaseException] = queue.Queue()
 
-    def serve(slot: Slot) -> None:
+    def __init__(self, slots: list[Slot], process_per_run: bool = False) -> None:
+        self.slots = list(slots)
+        self.process_per_run = process_per_run
+        self._todo: queue.Queue = queue.Queue()
+        self._threads: list[threading.Thread] = []
+
+    def _serve(self, slot: Slot) -> None:
         process = JobProcess(slot)
         try:
             while True:
-                try:
-                    spec = todo.get_nowait()
-                except queue.Empty:
+                item = self._todo.get()
+                if item is None:  # the pool closes
                     return
-                finished.put(launch(spec, slot) if process_per_run else process.run(spec))
-        except BaseException as err:  # noqa: BLE001 - handed to the main thread
-            finished.put(err)
+                spec, finished = item
+                try:
+                    finished.put(launch(spec, slot) if self.process_per_run else process.run(spec))
+                except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
+                    finished.put(err)
         finally:
             process.close()
 
-    threads = [threading.Thread(target=serve, args=(slot,), daemon=True)
-               for slot in slots[:total]]
-    for thread in threads:
-        thread.start()
-    while len(outcomes) < total:
-        item = finished.get()
-        if isinstance(item, BaseException):
-            raise item
-        on_outcome(item)
-        outcomes.append(item)
-    for thread in threads:
-        thread.join()
-    return outcomes
+    def run(self, specs: Iterable[dict[str, Any]], on_outcome: Callable[[Outcome], None]) -> list[Outcome]:
+        """Run the jobs, one at a time per slot, calling ``on_outcome`` as each ends."""
+        specs = list(specs)
+        finished: queue.Queue[Outcome | BaseException] = queue.Queue()
+        while len(self._threads) < min(len(specs), len(self.slots)):  # a slot starts when needed
+            thread = threading.Thread(target=self._serve, args=(self.slots[len(self._threads)],), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        for spec in specs:
+            self._todo.put((spec, finished))
+        outcomes: list[Outcome] = []
+        while len(outcomes) < len(specs):
+            item = finished.get()
+            if isinstance(item, BaseException):
+                self._drop_waiting()
+                raise item
+            on_outcome(item)
+            outcomes.append(item)
+        return outcomes
+
+    def _drop_waiting(self) -> None:
+        """Forget the runs no slot has taken yet."""
+        try:
+            while True:
+                self._todo.get_nowait()
+        except queue.Empty:
+            pass
+
+    def close(self, wait: bool = True) -> None:
+        """End every slot's thread and job process once its current run is over (``wait``); runs
+        not yet taken are dropped. Without ``wait`` (an interrupt) the threads are left to die with
+        this process, and the job processes with them (die-with-parent)."""
+        self._drop_waiting()
+        for _ in self._threads:
+            self._todo.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join()
+        self._threads = []
+
+    def __enter__(self) -> "SlotPool":
+        return self
+
+    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+        self.close(wait=exc_type is None)
+
+
+def run_local(specs: Iterable[dict[str, Any]], slots: list[Slot],
+              on_outcome: Callable[[Outcome], None], process_per_run: bool = False,
+              pool: SlotPool | None = None) -> list[Outcome]:
+    """Run the jobs on the slots, one at a time per slot, each slot through its job process:
+    those of ``pool`` when given (kept for the next call), else a pool of ``slots`` for this call."""
+    if pool is not None:
+        return pool.run(specs, on_outcome)
+    with SlotPool(slots, process_per_run) as own:
+        return own.run(specs, on_outcome)
 
 
 def run_on_worker(spec: dict[str, Any], gpu: bool | float) -> Outcome:
