@@ -75,24 +75,27 @@ def counts(plan: Plan) -> dict[str, int]:
 # profile on that kind of device. Measured (README "Running at paper scale"; benchmarks/jobs.py):
 # cuda on one H100, one job on it, the fixed parts with a fresh process each (a reused job process
 # saves its start: table3 smoke took 16.7 s a run with a process per run, 4.9 s reused); paper is a
-# bert-base-shaped encoder: 0.0546 s a step plus a 2.6 s validation every 100 steps. cpu: the
-# 2-core development machine, measured in an earlier session (before the heads' BERT init): the cpu
-# profile's 100 steps took 580 s of training and 738 s in all (a later quiet run took 252 s of
-# training: the table errs long; past runs' means replace it once there are some); a smoke run took 7.9 s on average in CI (99 runs in 13
-# minutes), split here as 16 steps of 0.15 s and 5.5 s fixed (the split is not measured).
+# bert-base-shaped encoder: 0.0546 s a step plus a 2.6 s validation every 100 steps. cpu on cpu:
+# the README's main job in a fresh clone on the quiet 2-core machine (the recipe of now: BERT head
+# init, queue started 1/4 full): 100 steps in 252 s of training (its 4 validations included), 330 s
+# for the whole command with the pip install and the STS evaluation, so 2.52 s a step and 78 s
+# fixed (the install makes that a little long). smoke on cpu: the
+# CI sweep (`run_all.sh --profile smoke --seeds 1 --devices cpu:2`, two jobs a thread each, job
+# processes kept across artifacts) on a quiet machine: 99 runs averaging 4.08 s, of which 0.92 s
+# training (16 steps, their 2 validations included), so 0.06 s a step and 3.2 s fixed.
 STEP_SECONDS: dict[tuple[str, str], float] = {
     ("paper", "cuda"): 0.080,
     ("cpu", "cuda"): 0.088,
     ("smoke", "cuda"): 0.065,
-    ("cpu", "cpu"): 5.8,
-    ("smoke", "cpu"): 0.15,
+    ("cpu", "cpu"): 2.52,
+    ("smoke", "cpu"): 0.06,
 }
 RUN_SECONDS: dict[tuple[str, str], float] = {
     ("paper", "cuda"): 19.0,
     ("cpu", "cuda"): 13.1,
     ("smoke", "cuda"): 3.8,
-    ("cpu", "cpu"): 158.0,
-    ("smoke", "cpu"): 5.5,
+    ("cpu", "cpu"): 78.0,
+    ("smoke", "cpu"): 3.2,
 }
 # Throughput of K jobs sharing one H100, relative to one job at a time (benchmarks/jobs.py
 # --sections packing: 120-step bert-base-shaped jobs); K between two entries takes the lower one.
