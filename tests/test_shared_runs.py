@@ -116,6 +116,8 @@ def test_second_table_evaluates_the_first_tables_runs(env):
     first = reproduce(env, "sts_table")
     assert first.returncode == 0, first.stdout + first.stderr
     assert events(env) == ["train"] * 4
+    work = env / "results" / PROFILE / "work"
+    assert sorted(p.name for p in work.glob("*/*")) == ["best", "best"]  # kept for transfer_table
     assert dry_json(env, "transfer_table") == {"to_train": 0, "to_evaluate": 4, "done": 0}
     second = reproduce(env, "transfer_table")
     assert second.returncode == 0, second.stdout + second.stderr
@@ -129,9 +131,20 @@ def test_second_table_evaluates_the_first_tables_runs(env):
         assert {t: v["score"] for t, v in r["metrics"]["tasks"].items()} == {
             **{t: 50.0 for t in STS_TASKS}, **{t: 60.0 for t in TRANSFER_TASKS}}
         assert r["evaluations"][0]["tasks"] == list(TRANSFER_TASKS)
+    # every task any artifact asks of the trained runs is in their results: the kept checkpoints go
+    assert not list(work.glob("*/*")) and all(r["best_checkpoint"] is None for r in runs)
+
+
+def test_kept_checkpoints_stay_while_a_task_is_missing_or_when_asked_to_keep(env):
+    """A run evaluated on all but one asked task keeps its checkpoint; --keep-checkpoints keeps
+    every work dir whole, and a later reproduce does not remove what was kept that way."""
+    assert reproduce(env, "sts_table", "--keep-checkpoints").returncode == 0
+    assert reproduce(env, "stsb_one").returncode == 0  # done already: nothing to run, nothing removed
     work = env / "results" / PROFILE / "work"
-    kept = sorted(p.name for p in work.glob("*/*"))
-    assert kept == ["best", "best"]  # the trained runs keep best/ only (state/ removed)
+    assert sorted({p.name for p in work.glob("*/*")}) == ["best", "state"]
+    assert reproduce(env, "transfer_table", "--keep-checkpoints").returncode == 0
+    assert reproduce(env, "trec_one").returncode == 0
+    assert sorted({p.name for p in work.glob("*/*")}) == ["best", "state"]  # still whole
 
 
 def test_dry_run_json_needs_dry_run(env):

@@ -84,14 +84,34 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def evaluated_later(reg: Any, profile: str, seeds: int, preset: str = "clean") -> frozenset[str]:
-    """Runs that artifacts evaluate on different tasks (Tables 1 and 2 share their models): each
-    keeps its best checkpoint so the next artifact only evaluates it."""
-    tasks: dict[str, set[str]] = {}
+def asked_of_runs(reg: Any, profile: str, seeds: int, preset: str = "clean") -> dict[str, set[str]]:
+    """Per run, the ``eval_tasks`` values the artifacts evaluate it with (a run's identity leaves
+    them out: Tables 1 and 2 share their models)."""
+    asked: dict[str, set[str]] = {}
     for name in reg.names():
         for _, config in preset_configs(reg.get(name), profile, seeds, preset):
-            tasks.setdefault(config.digest(), set()).add(config.eval.eval_tasks)
-    return frozenset(run_id for run_id, asked in tasks.items() if len(asked) > 1)
+            asked.setdefault(config.digest(), set()).add(config.eval.eval_tasks)
+    return asked
+
+
+def evaluated_later(reg: Any, profile: str, seeds: int, preset: str = "clean") -> frozenset[str]:
+    """Runs that artifacts evaluate on different tasks: each keeps its best checkpoint so the next
+    artifact only evaluates it."""
+    return frozenset(run_id for run_id, asked in asked_of_runs(reg, profile, seeds, preset).items()
+                     if len(asked) > 1)
+
+
+def release_kept_checkpoints(reg: Any, profile: str, seeds: int, preset: str, results: Any) -> list[str]:
+    """Remove the best checkpoints that runs kept for another artifact once their results hold
+    every task any artifact asks of them (mocose.runner.job.release_kept); their run ids."""
+    from ..evaluation.tasks import parse_tasks
+    from .job import release_kept
+
+    asked = asked_of_runs(reg, profile, seeds, preset)
+    return [run_id for run_id, values in asked.items() if len(values) > 1
+            and release_kept(results, profile, run_id, {t for v in values for t in parse_tasks(v)})]
+
+
 def _print_estimate(reg: Any, names: list[str], args: argparse.Namespace, results: Any) -> None:
     """The distinct runs of every artifact (a run shared by artifacts counted once), those to
     train, and the device time they take on ``--devices`` (what ``run_all.sh --dry-run`` shows)."""
@@ -223,6 +243,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     finally:
         if pool is not None:
             pool.close(wait=sys.exc_info()[0] is None)
+    if not args.dry_run and not args.keep_checkpoints:
+        release_kept_checkpoints(reg, args.profile, args.seeds, args.preset, results)
     if args.dry_run:
         if args.json:
             print(json.dumps(counted if several else counted[names[0]]))

@@ -227,6 +227,27 @@ def serve() -> int:
         if code:
             return code
         release_memory()
+def release_kept(results_dir: str | os.PathLike, profile: str, run_id: str, needed: set[str]) -> bool:
+    """Remove the best checkpoint a finished run kept for a later evaluation (its work dir holds
+    ``best/`` only) once its result holds every task in ``needed``; the result then names no
+    checkpoint. A work dir kept whole (``--keep-checkpoints``) is left alone. True if removed."""
+    results = Path(results_dir)
+    result_file = store.result_path(results, profile, run_id)
+    work_dir = store.work_path(results, profile, run_id)
+    if not result_file.exists() or not work_dir.is_dir() or [p.name for p in work_dir.iterdir()] != ["best"]:
+        return False
+    lock = work_dir.with_name(f"{run_id}.lock")
+    with run_lock(lock):
+        result = store.read_json(result_file)
+        if not needed <= set(result.get("evaluated_tasks") or ()):
+            return False
+        result["best_checkpoint"] = None
+        store.atomic_write_json(result_file, result)
+        shutil.rmtree(work_dir, ignore_errors=True)
+        lock.unlink(missing_ok=True)
+    return True
+
+
 def _inside(path: str | None, folder: Path) -> bool:
     return bool(path) and Path(path).resolve().is_relative_to(folder.resolve())
 
