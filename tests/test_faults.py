@@ -179,6 +179,23 @@ def test_truncated_or_empty_data_file_is_refused_naming_it(tmp_path, capsys, man
         assert "has 800 lines where SentEval's has 1379" in line
 
 
+@pytest.mark.parametrize("task", ["STSBenchmark", "TREC"])
+def test_a_damaged_data_file_is_refused_before_the_model_loads(tmp_path, capsys, monkeypatch, task):
+    import mocose.encoders
+
+    loaded = []
+    monkeypatch.setattr(mocose.encoders, "load", lambda *a, **k: loaded.append(a) or 1 / 0)
+    data = stsb_copy(tmp_path, manifest=False)
+    shutil.copytree(DATA / "senteval" / "TREC", data / "senteval" / "TREC")
+    damaged = (data / "senteval" / "STS" / "STSBenchmark" / "sts-test.csv" if task == "STSBenchmark"
+               else data / "senteval" / "TREC" / "TREC_10.label")
+    damaged.write_text("".join(damaged.read_text(encoding="latin-1").splitlines(keepends=True)[:50]),
+                       encoding="latin-1")
+    code, out, err = cli(capsys, "eval", "tiny-random-bert", "--tasks", task, "--data", data,
+                         "--out", tmp_path / "eval.json")
+    assert code == 2 and str(damaged) in one_line_error(err) and not loaded
+
+
 def test_whole_data_files_pass_the_check(tmp_path, capsys):
     """The same copy, untouched, is read (row counts and manifest alike): the check refuses only
     what differs."""

@@ -43,6 +43,21 @@ def evaluate(enc: SentenceEncoder, tasks="sts", data_dir=None, progress: bool = 
     return {"tasks": results, "avg": averages(results), "seconds": seconds}
 
 
+def read_task_data(tasks, data_dir=None) -> None:
+    """Read (and so check: mocose.data.check_senteval_file) every file ``tasks`` evaluate on; the
+    readers cache what they parse, so the evaluation reads nothing twice. A missing or damaged
+    file is refused here, before a model is loaded."""
+    from .sts import task_pairsets
+
+    for name in parse_tasks(tasks):
+        if TASKS[name] == "sts":
+            task_pairsets(name, data_dir)
+        else:
+            from .transfer import transfer_data
+
+            transfer_data(name, data_dir)
+
+
 def averages(results: dict) -> dict:
     """The mean score of each group (sts, transfer) over its tasks in ``results`` (None: none)."""
     avg = {}
@@ -79,6 +94,7 @@ def evaluate_model(model: str, pooler: str = "cls_before_pooler", tasks="sts", d
     device = resolve_device(device)
     names = parse_tasks(tasks)  # fail on a bad task name (or device) before loading anything
     folder = resolve_data_dir(data_dir)
+    read_task_data(names, folder)  # a truncated data file is refused before the model loads
     net, tokenizer = load(model)
     enc = SentenceEncoder(net, tokenizer, pooler=pooler, batch_size=batch_size, device=device, half=half)
     out = evaluate(enc, names, folder, progress=progress, classifier=classifier)

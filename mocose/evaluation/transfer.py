@@ -19,7 +19,7 @@ from ..config import ConfigError
 from ..data import resolve_data_dir
 from . import classifiers, senteval_torch
 from .encode import SentenceEncoder
-from .readers import LabelledSet, PairSet, read_lines_latin1, read_mrpc, read_sst_binary, read_trec
+from .readers import PairSet, read_lines_latin1, read_mrpc, read_sst_binary, read_trec
 from .tasks import TRANSFER_TASKS
 
 # file names per binary task: (label-1 file, label-0 file), as SentEval pairs them
@@ -53,6 +53,21 @@ def binary_task(task: str, data_dir=None) -> tuple[list[str], np.ndarray]:
     return senteval_order(pos + neg, np.array([1] * len(pos) + [0] * len(neg), dtype=np.int64))
 
 
+def transfer_data(task: str, data_dir=None):
+    """A transfer task's data as read (and checked) from its files: (sentences, labels) for MR,
+    CR, SUBJ and MPQA; {"train", "dev", "test"} sets for SST2; (train, test) for TREC and MRPC."""
+    root: Path = resolve_data_dir(data_dir) / "senteval"
+    if task in BINARY_FILES:
+        return binary_task(task, data_dir)
+    if task == "SST2":
+        return {s: read_sst_binary(root / "SST" / "binary" / f"sentiment-{s}") for s in ("train", "dev", "test")}
+    if task == "TREC":
+        return read_trec(root / "TREC" / "train_5500.label"), read_trec(root / "TREC" / "TREC_10.label")
+    if task == "MRPC":
+        return tuple(read_mrpc(root / "MRPC" / f"msr_paraphrase_{s}.txt") for s in ("train", "test"))
+    raise ValueError(f"{task} is not a transfer task; transfer tasks: {', '.join(TRANSFER_TASKS)}")
+
+
 CLASSIFIERS = {"pytorch": "SentEval PyTorch path: logistic regression (nhid 0), adam, batch 64, tenacity 5, "
                           "epoch_size 4, kfold 10, L2 in 1e-5..1e-2",
                "sklearn": "SentEval scikit-learn path: LogisticRegression (SentEval defaults), C grid"}
@@ -62,33 +77,32 @@ def evaluate_transfer_task(enc: SentenceEncoder, task: str, data_dir=None, n_job
                            classifier: str = "pytorch") -> dict:
     """One transfer task's result: ``score`` = ``acc`` = test accuracy (%), ``devacc`` = the dev
     (validation) accuracy, the chosen regularisation, and the classifier path that made them."""
-    root: Path = resolve_data_dir(data_dir) / "senteval"
     if classifier not in CLASSIFIERS:
         raise ConfigError(f"classifier={classifier!r} is not allowed: classifier must be one of "
                           f"{', '.join(CLASSIFIERS)}")
     # both modules offer inner_kfold, kfold and split with SentEval's signatures
     clf, kw = (senteval_torch, {}) if classifier == "pytorch" else (classifiers, {"n_jobs": n_jobs})
+    data = transfer_data(task, data_dir)
     if task in BINARY_FILES:
-        x, y = binary_task(task, data_dir)
+        x, y = data
         res = clf.inner_kfold(enc.encode(x, desc=task), y, **kw)
         extra = {"protocol": "inner-kfold", "n": len(y)}
     elif task == "SST2":
-        sets = {s: read_sst_binary(root / "SST" / "binary" / f"sentiment-{s}") for s in ("train", "dev", "test")}
-        enc.encode([s for ls in sets.values() for s in ls.x], desc=task)
-        data = {k: senteval_order(v.x, v.y) for k, v in sets.items()}
-        X = {k: enc.encode(v[0]) for k, v in data.items()}
-        res = clf.split(X["train"], data["train"][1], X["dev"], data["dev"][1], X["test"], data["test"][1], **kw)
-        extra = {"protocol": "split", "n_train": len(data["train"][1]), "n_dev": len(data["dev"][1]),
-                 "n_test": len(data["test"][1])}
+        enc.encode([s for ls in data.values() for s in ls.x], desc=task)
+        ordered = {k: senteval_order(v.x, v.y) for k, v in data.items()}
+        X = {k: enc.encode(v[0]) for k, v in ordered.items()}
+        res = clf.split(X["train"], ordered["train"][1], X["dev"], ordered["dev"][1], X["test"],
+                        ordered["test"][1], **kw)
+        extra = {"protocol": "split", "n_train": len(ordered["train"][1]), "n_dev": len(ordered["dev"][1]),
+                 "n_test": len(ordered["test"][1])}
     elif task == "TREC":
-        train: LabelledSet = read_trec(root / "TREC" / "train_5500.label")
-        test: LabelledSet = read_trec(root / "TREC" / "TREC_10.label")
+        train, test = data
         enc.encode(train.x + test.x, desc=task)
         (xtr, ytr), (xte, yte) = senteval_order(train.x, train.y), senteval_order(test.x, test.y)
         res = clf.kfold(enc.encode(xtr), ytr, enc.encode(xte), yte, **kw)
         extra = {"protocol": "kfold", "n_train": len(ytr), "n_test": len(yte)}
     elif task == "MRPC":
-        sets = [_pairs_order(read_mrpc(root / "MRPC" / f"msr_paraphrase_{s}.txt")) for s in ("train", "test")]
+        sets = [_pairs_order(p) for p in data]
         enc.encode([s for a, b, _ in sets for s in a + b], desc=task)
         feats = []
         for a, b, _ in sets:
@@ -99,7 +113,5 @@ def evaluate_transfer_task(enc: SentenceEncoder, task: str, data_dir=None, n_job
         from sklearn.metrics import f1_score
         extra = {"protocol": "kfold", "features": "[|u-v|, u*v]", "n_train": len(ytr), "n_test": len(yte),
                  "f1": round(100 * float(f1_score(yte, res.predictions)), 2)}
-    else:
-        raise ValueError(f"{task} is not a transfer task; transfer tasks: {', '.join(TRANSFER_TASKS)}")
     return {"score": res.test_acc, "devacc": res.dev_acc, "acc": res.test_acc, "classifier": classifier,
             **res.as_dict(), **extra}
