@@ -4,6 +4,13 @@ from pathlib import Path
 
 import pytest
 
+# Libraries that give their loggers a StreamHandler on first import bind the sys.stderr of that
+# moment; imported first inside a test using capsys, they would write to its closed buffer in later
+# tests ("--- Logging error ---" in place of the one-line errors those tests read). Imported here,
+# they bind the session's stderr.
+import huggingface_hub  # noqa: E402,F401
+import transformers  # noqa: E402,F401
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 
