@@ -221,8 +221,16 @@ def test_train_and_reproduce_take_the_preset_flag(monkeypatch, tmp_path):
 
     args = build_parser().parse_args(["train", "--preset", "authors", "--out", "x"])
     assert preset_name(resolve_config(args.profile, args.method, args.set, args.preset)) == "authors"
+    from mocose.runner.plan import plan_runs
+    from mocose.runner.sweep import SweepSummary
+
     seen = {}
-    monkeypatch.setattr(commands, "execute", lambda pairs, **kw: seen.setdefault("pairs", list(pairs)))
+
+    def execute(pairs, **kw):
+        seen["pairs"] = list(pairs)
+        return SweepSummary(plan_runs(seen["pairs"], tmp_path, "smoke", "kmeans"))
+
+    monkeypatch.setattr(commands, "execute", execute)
     args = build_parser().parse_args(["reproduce", "kmeans", "--profile", "smoke", "--preset", "authors",
                                       "--dry-run", "--results", str(tmp_path)])
     assert args.func(args) == 0
@@ -242,4 +250,5 @@ def test_run_all_passes_the_preset_to_every_reproduce(tmp_path):
     assert done.returncode == 0, done.stderr
     calls = log.read_text().splitlines()
     reproduce = [c for c in calls if c.startswith("reproduce")]
-    assert len(reproduce) == 2 and all("--preset authors" in c for c in reproduce)
+    assert len(reproduce) == 1 and reproduce[0].startswith("reproduce table1 table7 ")  # one call, both
+    assert "--preset authors" in reproduce[0]
