@@ -126,16 +126,21 @@ def test_token_id_cache_is_per_tokenizer_definition(tiny):
 
     cased = copy.deepcopy(tokenizer)
     cased.backend_tokenizer.normalizer = normalizers.BertNormalizer(lowercase=False)
+    left = copy.deepcopy(tokenizer)
+    left.truncation_side = "left"  # a setting of the Python object, not of the backend
     same = copy.deepcopy(tokenizer)
-    fp, fp_cased = encode.tokenizer_fingerprint(tokenizer), encode.tokenizer_fingerprint(cased)
-    assert fp == encode.tokenizer_fingerprint(same) and fp != fp_cased
-    assert direct(tokenizer, 64) != direct(cased, 64)  # the two really tokenize differently
+    fp, fp_cased, fp_left = (encode.tokenizer_fingerprint(t) for t in (tokenizer, cased, left))
+    assert fp == encode.tokenizer_fingerprint(same) and len({fp, fp_cased, fp_left}) == 3
+    assert direct(tokenizer, 64) != direct(cased, 64)  # they really tokenize differently
+    assert direct(tokenizer, 5) != direct(left, 5)
     encode._TOKEN_IDS.clear()
-    for tok, key in ((tokenizer, fp), (cased, fp_cased), (same, fp)):
+    for tok, key in ((tokenizer, fp), (cased, fp_cased), (left, fp_left), (same, fp)):
         for max_length in (64, 5):
             got = encode.token_ids(tok, texts, max_length, key)
             assert [list(g) for g in got] == direct(tok, max_length), (key, max_length)
     assert len(encode._TOKEN_IDS) <= encode.TOKEN_CACHE_TOKENIZERS
+    with pytest.raises(ValueError):  # the cached ids are shared: read-only
+        got[0][0] = 7
     # the encoder over warm ids gives the vectors it gave over fresh ones
     encode._TOKEN_IDS.clear()
     cold = SentenceEncoder(model, tokenizer).encode(SENTENCES)

@@ -29,15 +29,25 @@ TOKEN_CACHE_TOKENIZERS = 2  # definitions kept, least recently used dropped firs
 
 
 def tokenizer_fingerprint(tokenizer) -> str | None:
-    """A hash of what a fast tokenizer does to text (its backend's definition, less the truncation
-    and padding a call sets); None for a tokenizer without a backend (nothing is cached for it)."""
+    """A hash of what a fast tokenizer does to text: its backend's definition (less the truncation
+    and padding a call sets) and the settings the Python object adds (which side truncation cuts,
+    whether special tokens written in the text are split); None for a tokenizer without a backend
+    (nothing is cached for it)."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
         return None
     spec = json.loads(backend.to_str())
     spec.pop("truncation", None)
     spec.pop("padding", None)
+    spec["python side"] = {"truncation_side": getattr(tokenizer, "truncation_side", "right"),
+                           "split_special_tokens": bool(getattr(tokenizer, "split_special_tokens", False))}
     return hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def _frozen(ids: list[int]) -> np.ndarray:
+    array = np.asarray(ids, dtype=np.int32)  # vocabularies are far below 2**31; half of int64's memory
+    array.setflags(write=False)  # shared by every later caller: nobody may edit it
+    return array
 
 
 def token_ids(tokenizer, sentences: list[str], max_length: int, fingerprint: str | None) -> list:
@@ -56,7 +66,7 @@ def token_ids(tokenizer, sentences: list[str], max_length: int, fingerprint: str
         _TOKEN_IDS.popitem(last=False)
     new = [s for s in sentences if s not in known]
     if new:
-        known.update(zip(new, (np.asarray(ids, dtype=np.int64) for ids in tokenize(new))))
+        known.update(zip(new, map(_frozen, tokenize(new))))
     return [known[s] for s in sentences]
 
 
