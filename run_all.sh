@@ -78,20 +78,28 @@ fi
 names="$("${mocose[@]}" list --names "${where[@]}")"
 start=$SECONDS
 # One reproduce for all artifacts: each device slot keeps its job process from one artifact to the
-# next. It goes on past an artifact with failed runs, names those at the end and exits non-zero.
-runs_ok=1
+# next. It goes on past an artifact with failed runs, names those at the end and exits 1; 2 means
+# it refused its arguments (nothing ran), 130 an interrupt: no report then.
+rc=0
 # shellcheck disable=SC2086  # one artifact name a word
-"${mocose[@]}" reproduce $names "${where[@]}" "${run_opts[@]}" || runs_ok=0
+"${mocose[@]}" reproduce $names "${where[@]}" "${run_opts[@]}" || rc=$?
+if [[ $rc -eq 130 ]]; then
+    echo "run_all.sh: interrupted; run it again to go on where it stopped" >&2
+    exit 130
+elif [[ $rc -eq 2 ]]; then
+    echo "run_all.sh: reproduce refused its arguments (above); nothing ran" >&2
+    exit 2
+fi
 
 echo "=== report ==="
 report_ok=1
 "${mocose[@]}" report "${where[@]}" ${report_opts[@]+"${report_opts[@]}"} || report_ok=0
 
 echo "run_all.sh: $(wc -w <<< "$names") artifacts in $(( SECONDS - start ))s; profile $profile"
-if [[ $runs_ok -eq 0 ]]; then
-    echo "run_all.sh: some artifacts had failed runs (named above; see the failed/ folder of the results)" >&2
+if [[ $rc -ne 0 ]]; then
+    echo "run_all.sh: reproduce exited with status $rc: artifacts with failed runs or reports are named above (see the failed/ folder of the results)" >&2
 fi
 if [[ $report_ok -eq 0 ]]; then
     echo "run_all.sh: the report failed" >&2
 fi
-[[ $runs_ok -eq 1 && $report_ok -eq 1 ]]
+[[ $rc -eq 0 && $report_ok -eq 1 ]]

@@ -383,8 +383,9 @@ def test_one_reproduce_of_several_artifacts_keeps_its_job_processes(env):
         cmd = reproduce_cmd(env, "sweep", "--devices", "cpu:2")
         return cmd[:5] + [second] + cmd[5:]
 
-    bad = subprocess.run(both("nosuch"), capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "nosuch" in bad.stderr and not started(env)
+    for second in ("nosuch", "all"):  # an unknown name; 'all' beside a name
+        bad = subprocess.run(both(second), capture_output=True, text=True, timeout=120)
+        assert bad.returncode == 2 and second in bad.stderr and not started(env), bad.stderr
     done = subprocess.run(both("long"), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     by_run = pids(env)
@@ -392,6 +393,30 @@ def test_one_reproduce_of_several_artifacts_keeps_its_job_processes(env):
     first, second = {by_run[i] for i in ids_of("sweep")}, {by_run[i] for i in ids_of("long")}
     assert len(first | second) <= 2 and second <= first
     assert "=== sweep (1/2," in done.stdout and "=== long (2/2," in done.stdout
+
+
+def test_an_artifact_that_raises_does_not_stop_the_next(env, monkeypatch, capsys):
+    """Not a failed run but an exception (here: in planning) in one of several artifacts: it is
+    named, the others still run, the exit status is 1."""
+    from mocose.runner import commands
+    from mocose.runner.plan import plan_runs
+    from mocose.runner.sweep import SweepSummary
+
+    seen = []
+
+    def execute(pairs, *, artifact, results_dir, profile, **kw):
+        seen.append(artifact)
+        if artifact == "long":
+            raise RuntimeError("planning went wrong")
+        return SweepSummary(plan_runs(pairs, results_dir, profile, artifact))
+
+    monkeypatch.setattr(commands, "execute", execute)
+    cmd = reproduce_cmd(env, "sweep")
+    code = commands.main(cmd[3:5] + ["long", "broken"] + cmd[5:])
+    err = capsys.readouterr().err
+    assert code == 1 and seen == ["sweep", "long", "broken"]
+    assert "mocose: long: RuntimeError: planning went wrong" in err
+    assert "artifacts with failed runs or reports: long (see" in err
 
 
 def test_reused_and_fresh_processes_give_the_same_results(env):
@@ -472,6 +497,21 @@ def test_run_all_continues_past_a_failed_artifact_and_exits_non_zero(env):
     all_ids = {i for n in names() for i in ids_of(n)}
     good = all_ids - set(ids_of("broken")[1:4])
     assert {p.stem for p in runs_dir(env).glob("*.json")} == good
+
+
+def test_run_all_stops_when_reproduce_refuses_its_arguments(env):
+    """A bad --devices: reproduce exits 2 before any run, and run_all.sh exits 2 with no report."""
+    calls = env / "calls.log"
+    wrapper = env / "mocose_cmd"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexec {sys.executable} -m mocose.runner "$@"\n')
+    wrapper.chmod(0o755)
+    done = subprocess.run([str(ROOT / "run_all.sh"), "--profile", PROFILE, "--devices", "banana",
+                           "--seeds", "1", "--data", str(env / "data"), "--results", str(env / "results")],
+                          env=dict(os.environ, MOCOSE=str(wrapper)), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "banana" in done.stderr and "nothing ran" in done.stderr and not started(env)
+    assert not any(line.startswith("report") for line in calls.read_text().splitlines())
 
 
 def test_run_all_dry_run_counts_distinct_runs_and_runs_nothing(env):

@@ -186,13 +186,35 @@ def check_scheduler(address: str | None, timeout: float = SCHEDULER_TIMEOUT_S) -
 
 def artifact_names(reg: Any, asked: list[str]) -> list[str]:
     """The artifacts ``asked`` names, in the order given, each once; ``all``: every artifact in the
-    registry's order. An unknown name is refused before anything runs."""
+    registry's order (alone). An unknown name is refused before anything runs."""
     if "all" in asked:
+        if len(asked) > 1:
+            raise ConfigError(f"reproduce {' '.join(asked)}: 'all' already names every artifact; "
+                              f"give it alone or list the artifacts")
         return list(reg.names())
     names = list(dict.fromkeys(asked))
     for name in names:
         reg.get(name)  # raises a ConfigError naming the known artifacts
     return names
+
+
+def _reproduce_one(name: str, reg: Any, args: argparse.Namespace, results: Any, data_dir: Any,
+                   keep_best: frozenset[str], pool: Any) -> tuple[dict[str, int], bool]:
+    """Plan and run one artifact's missing runs, then its report: (its plan's counts, all well)."""
+    pairs = preset_configs(reg.get(name), args.profile, args.seeds, args.preset)
+    summary = execute(pairs, profile=args.profile, results_dir=results, data_dir=data_dir,
+                      devices=args.devices, scheduler=args.scheduler,
+                      keep_checkpoints=args.keep_checkpoints, dry_run=args.dry_run,
+                      artifact=name, progress=not args.quiet, process_per_run=args.process_per_run,
+                      out=io.StringIO() if args.json else None, keep_best=keep_best, pool=pool)
+    ok = summary.ok
+    if not args.dry_run and not args.no_report:
+        try:
+            ok = not run_report(name, args.profile, results, args.plots, args.preset) and ok
+        except Exception as err:  # noqa: BLE001 - the runs are safe on disk; say what broke
+            print(f"mocose: the report of {name} failed: {type(err).__name__}: {err}", file=sys.stderr)
+            ok = False
+    return counts(summary.plan), ok
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -223,26 +245,22 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         for i, name in enumerate(names, 1):
             if several and not args.json:
                 print(f"=== {name} ({i}/{len(names)}, {time.time() - start:.0f}s elapsed) ===", flush=True)
-            pairs = preset_configs(reg.get(name), args.profile, args.seeds, args.preset)
-            summary = execute(pairs, profile=args.profile, results_dir=results, data_dir=data_dir,
-                              devices=args.devices, scheduler=args.scheduler,
-                              keep_checkpoints=args.keep_checkpoints, dry_run=args.dry_run,
-                              artifact=name, progress=not args.quiet,
-                              process_per_run=args.process_per_run,
-                              out=io.StringIO() if args.json else None, keep_best=keep_best, pool=pool)
-            counted[name] = counts(summary.plan)
-            ok = summary.ok
-            if not args.dry_run and not args.no_report:
-                try:
-                    ok = not run_report(name, args.profile, results, args.plots, args.preset) and ok
-                except Exception as err:  # noqa: BLE001 - the runs are safe on disk; say what broke
-                    print(f"mocose: the report of {name} failed: {type(err).__name__}: {err}", file=sys.stderr)
-                    ok = False
+            try:
+                counted[name], ok = _reproduce_one(name, reg, args, results, data_dir, keep_best, pool)
+            except Exception as err:  # noqa: BLE001 - one artifact's fault does not stop the others
+                if not several:
+                    raise
+                print(f"mocose: {name}: {type(err).__name__}: {err}", file=sys.stderr)
+                ok = False
             if not ok:
                 failed.append(name)
-    finally:
+    except BaseException:
         if pool is not None:
-            pool.close(wait=sys.exc_info()[0] is None)
+            pool.close(wait=False)  # an interrupt: the job processes die with this one
+        raise
+    else:
+        if pool is not None:
+            pool.close()
     if not args.dry_run and not args.keep_checkpoints:
         release_kept_checkpoints(reg, args.profile, args.seeds, args.preset, results)
     if args.dry_run:

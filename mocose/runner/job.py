@@ -227,6 +227,8 @@ def serve() -> int:
         if code:
             return code
         release_memory()
+
+
 def release_kept(results_dir: str | os.PathLike, profile: str, run_id: str, needed: set[str]) -> bool:
     """Remove the best checkpoint a finished run kept for a later evaluation (its work dir holds
     ``best/`` only) once its result holds every task in ``needed``; the result then names no
@@ -234,10 +236,19 @@ def release_kept(results_dir: str | os.PathLike, profile: str, run_id: str, need
     results = Path(results_dir)
     result_file = store.result_path(results, profile, run_id)
     work_dir = store.work_path(results, profile, run_id)
-    if not result_file.exists() or not work_dir.is_dir() or [p.name for p in work_dir.iterdir()] != ["best"]:
+
+    def kept_best_only() -> bool:
+        try:
+            return result_file.exists() and [p.name for p in work_dir.iterdir()] == ["best"]
+        except (FileNotFoundError, NotADirectoryError):  # none, or released meanwhile by another sweep
+            return False
+
+    if not kept_best_only():
         return False
     lock = work_dir.with_name(f"{run_id}.lock")
     with run_lock(lock):
+        if not kept_best_only():  # checked again under the lock: another sweep may have been first
+            return False
         result = store.read_json(result_file)
         if not needed <= set(result.get("evaluated_tasks") or ()):
             return False

@@ -79,7 +79,8 @@ def counts(plan: Plan) -> dict[str, int]:
 # the README's main job in a fresh clone on the quiet 2-core machine (the recipe of now: BERT head
 # init, queue started 1/4 full): 100 steps in 252 s of training (its 4 validations included), 330 s
 # for the whole command with the pip install and the STS evaluation, so 2.52 s a step and 78 s
-# fixed (the install makes that a little long). smoke on cpu: the
+# fixed (the install makes it longer, the analysis a reproduced run adds, STS-B's alignment,
+# uniformity and spectrum, shorter: a rough figure). smoke on cpu: the
 # CI sweep (`run_all.sh --profile smoke --seeds 1 --devices cpu:2`, two jobs a thread each, job
 # processes kept across artifacts) on a quiet machine: 99 runs averaging 4.08 s, of which 0.92 s
 # training (16 steps, their 2 validations included), so 0.06 s a step and 3.2 s fixed.
