@@ -475,7 +475,9 @@ def test_dask_gpu_jobs_share_a_worker_gpu_by_fractional_resources(env, monkeypat
 
 
 # -- run_all.sh -----------------------------------------------------------------------------------
-def test_run_all_continues_past_a_failed_artifact_and_exits_non_zero(env):
+def run_all_logged(env: Path, devices: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """run_all.sh through a mocose command that logs each call (its report a no-op): the result
+    and the calls made."""
     calls = env / "calls.log"
     wrapper = env / "mocose_cmd"
     wrapper.write_text("#!/bin/sh\n"
@@ -483,13 +485,17 @@ def test_run_all_continues_past_a_failed_artifact_and_exits_non_zero(env):
                        'if [ "$1" = report ]; then exit 0; fi\n'
                        f'exec {sys.executable} -m mocose.runner "$@"\n')
     wrapper.chmod(0o755)
-    done = subprocess.run([str(ROOT / "run_all.sh"), "--profile", PROFILE, "--devices", "cpu:2",
+    done = subprocess.run([str(ROOT / "run_all.sh"), "--profile", PROFILE, "--devices", devices,
                            "--seeds", "1", "--data", str(env / "data"), "--results", str(env / "results")],
                           env=dict(os.environ, MOCOSE=str(wrapper)), capture_output=True, text=True,
                           timeout=300)
+    return done, calls.read_text().splitlines() if calls.exists() else []
+
+
+def test_run_all_continues_past_a_failed_artifact_and_exits_non_zero(env):
+    done, lines = run_all_logged(env, "cpu:2")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "artifacts with failed runs or reports: broken (see" in done.stderr
-    lines = calls.read_text().splitlines()
     reproduce = [line.split() for line in lines if line.startswith("reproduce")]
     assert len(reproduce) == 1 and reproduce[0][1:1 + len(names())] == names()  # one call, all of them
     assert all(f"=== {n} ({i}/{len(names())}," in done.stdout for i, n in enumerate(names(), 1))
@@ -501,17 +507,11 @@ def test_run_all_continues_past_a_failed_artifact_and_exits_non_zero(env):
 
 def test_run_all_stops_when_reproduce_refuses_its_arguments(env):
     """A bad --devices: reproduce exits 2 before any run, and run_all.sh exits 2 with no report."""
-    calls = env / "calls.log"
-    wrapper = env / "mocose_cmd"
-    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexec {sys.executable} -m mocose.runner "$@"\n')
-    wrapper.chmod(0o755)
-    done = subprocess.run([str(ROOT / "run_all.sh"), "--profile", PROFILE, "--devices", "banana",
-                           "--seeds", "1", "--data", str(env / "data"), "--results", str(env / "results")],
-                          env=dict(os.environ, MOCOSE=str(wrapper)), capture_output=True, text=True,
-                          timeout=120)
+    done, lines = run_all_logged(env, "banana")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "banana" in done.stderr and "nothing ran" in done.stderr and not started(env)
-    assert not any(line.startswith("report") for line in calls.read_text().splitlines())
+    assert any(line.startswith("reproduce") for line in lines)
+    assert not any(line.startswith("report") for line in lines)
 
 
 def test_run_all_dry_run_counts_distinct_runs_and_runs_nothing(env):
