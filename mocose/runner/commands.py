@@ -94,22 +94,20 @@ def asked_of_runs(reg: Any, profile: str, seeds: int, preset: str = "clean") -> 
     return asked
 
 
-def evaluated_later(reg: Any, profile: str, seeds: int, preset: str = "clean") -> frozenset[str]:
-    """Runs that artifacts evaluate on different tasks: each keeps its best checkpoint so the next
-    artifact only evaluates it."""
-    return frozenset(run_id for run_id, asked in asked_of_runs(reg, profile, seeds, preset).items()
-                     if len(asked) > 1)
+def evaluated_later(asked: dict[str, set[str]]) -> frozenset[str]:
+    """Runs that artifacts evaluate on different tasks (``asked``: asked_of_runs): each keeps its
+    best checkpoint so the next artifact only evaluates it."""
+    return frozenset(run_id for run_id, values in asked.items() if len(values) > 1)
 
 
-def release_kept_checkpoints(reg: Any, profile: str, seeds: int, preset: str, results: Any) -> list[str]:
+def release_kept_checkpoints(asked: dict[str, set[str]], profile: str, results: Any) -> list[str]:
     """Remove the best checkpoints that runs kept for another artifact once their results hold
     every task any artifact asks of them (mocose.runner.job.release_kept); their run ids."""
     from ..evaluation.tasks import parse_tasks
     from .job import release_kept
 
-    asked = asked_of_runs(reg, profile, seeds, preset)
-    return [run_id for run_id, values in asked.items() if len(values) > 1
-            and release_kept(results, profile, run_id, {t for v in values for t in parse_tasks(v)})]
+    return [run_id for run_id in evaluated_later(asked)
+            if release_kept(results, profile, run_id, {t for v in asked[run_id] for t in parse_tasks(v)})]
 
 
 def _print_estimate(reg: Any, names: list[str], args: argparse.Namespace, results: Any) -> None:
@@ -234,7 +232,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     names = artifact_names(reg, args.name)
     data_dir = resolve_data_dir(args.data)
     results = results_root(args.results)
-    keep_best = evaluated_later(reg, args.profile, args.seeds, args.preset)
+    asked = asked_of_runs(reg, args.profile, args.seeds, args.preset)  # by every artifact, not only these
+    keep_best = evaluated_later(asked)
     local = not args.scheduler and not args.dry_run
     pool = SlotPool(parse_devices(args.devices), args.process_per_run) if local else None
     several = len(names) > 1
@@ -262,7 +261,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         if pool is not None:
             pool.close()
     if not args.dry_run and not args.keep_checkpoints:
-        release_kept_checkpoints(reg, args.profile, args.seeds, args.preset, results)
+        release_kept_checkpoints(asked, args.profile, results)
     if args.dry_run:
         if args.json:
             print(json.dumps(counted if several else counted[names[0]]))
