@@ -14,6 +14,12 @@ import transformers  # noqa: E402,F401
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 
+# The README's test command passes a relative MOCOSE_DATA (../shared/data); tests that work in
+# their own folder (and the processes they start there) must still find it: made absolute once,
+# against the folder pytest was started from.
+if os.environ.get("MOCOSE_DATA"):
+    os.environ["MOCOSE_DATA"] = str(Path(os.environ["MOCOSE_DATA"]).expanduser().resolve())
+
 
 @pytest.fixture(autouse=True)
 def data_folder(monkeypatch):
