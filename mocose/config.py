@@ -9,36 +9,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .fields import ConfigError, fail, one_of, within
+from .queue_specs import parse_queue_negatives, parse_queue_slice
 
-class ConfigError(ValueError):
-    """A configuration field has a value outside what it allows."""
-
-
-def _fail(name: str, value: Any, allowed: str) -> None:
-    raise ConfigError(f"{name}={value!r} is not allowed: {name} must be {allowed}")
-
-
-def _in(name: str, value: Any, choices: tuple) -> None:
-    if value not in choices:
-        _fail(name, value, "one of " + ", ".join(map(str, choices)))
-
-
-def _range(name: str, value: float, lo: float | None = None, hi: float | None = None,
-           lo_open: bool = False, hi_open: bool = False) -> None:
-    ok = True
-    if lo is not None:
-        ok &= value > lo if lo_open else value >= lo
-    if hi is not None:
-        ok &= value < hi if hi_open else value <= hi
-    if not ok:
-        left = ("(" if lo_open else "[") + ("-inf" if lo is None else f"{lo:g}")
-        right = ("inf" if hi is None else f"{hi:g}") + (")" if hi_open else "]")
-        _fail(name, value, f"in {left}, {right}")
+__all__ = ["ConfigError", "Config", "parse_queue_negatives", "parse_queue_slice"]  # re-exported
 
 
 # The paper's collapse (Figures 5 and 6): the STS-B dev Spearman x 100 falls near 0. Figure 5
@@ -53,7 +31,7 @@ SELECTIONS = ("stsb_dev", "sts_test_avg")
 LR_SCHEDULES = ("linear", "constant")
 MATMUL_PRECISIONS = ("highest", "high", "medium")  # torch.set_float32_matmul_precision; high = TF32
 AUTOCASTS = ("none", "bf16")
-HEAD_INITS = ("bert", "pytorch")  # mocose.heads.HEAD_INITS
+HEAD_INITS = ("bert", "pytorch")  # mocose.model.heads.HEAD_INITS
 
 
 @dataclass(frozen=True)
@@ -72,15 +50,15 @@ class ModelConfig:
     head_init: str = "bert"  # heads not copied from the encoder: BERT's init (authors) or pytorch's
 
     def __post_init__(self) -> None:
-        _in("method", self.method, METHODS)
-        _in("head_init", self.head_init, HEAD_INITS)
+        one_of("method", self.method, METHODS)
+        one_of("head_init", self.head_init, HEAD_INITS)
         if not self.encoder:
-            _fail("encoder", self.encoder, "a Hugging Face model name or folder")
-        _range("max_length", self.max_length, 4, 512)
-        _range("proj_layers", self.proj_layers, 0, 8)
-        _range("pred_layers", self.pred_layers, 0, 8)
-        _range("embed_dim", self.embed_dim, 0)
-        _range("temperature", self.temperature, 0, lo_open=True)
+            fail("encoder", self.encoder, "a Hugging Face model name or folder")
+        within("max_length", self.max_length, 4, 512)
+        within("proj_layers", self.proj_layers, 0, 8)
+        within("pred_layers", self.pred_layers, 0, 8)
+        within("embed_dim", self.embed_dim, 0)
+        within("temperature", self.temperature, 0, lo_open=True)
 
 
 @dataclass(frozen=True)
@@ -91,8 +69,8 @@ class EMAConfig:
     ema_total_steps: int = 15000  # the cosine's horizon S; 0: the run's total steps
 
     def __post_init__(self) -> None:
-        _range("ema_decay", self.ema_decay, 0, 1, hi_open=True)
-        _range("ema_total_steps", self.ema_total_steps, 0)
+        within("ema_decay", self.ema_decay, 0, 1, hi_open=True)
+        within("ema_total_steps", self.ema_total_steps, 0)
 
 
 @dataclass(frozen=True)
@@ -109,15 +87,15 @@ class QueueConfig:
     queue_negatives: str = "all"  # all | mean | kmeans:K
 
     def __post_init__(self) -> None:
-        _range("queue_size", self.queue_size, 0)
-        _range("queue_init_fraction", self.queue_init_fraction, 0, 1)
+        within("queue_size", self.queue_size, 0)
+        within("queue_init_fraction", self.queue_init_fraction, 0, 1)
         if not -1 <= self.queue_init_size <= self.queue_size:
-            _fail("queue_init_size", self.queue_init_size,
+            fail("queue_init_size", self.queue_init_size,
                   f"-1 (use queue_init_fraction) or a size in [0, queue_size={self.queue_size}]")
-        _in("queue_compat", self.queue_compat, QUEUE_COMPATS)
+        one_of("queue_compat", self.queue_compat, QUEUE_COMPATS)
         ages = parse_queue_slice(self.queue_slice, self.queue_size)
         if ages is not None and self.queue_compat == "authors":
-            _fail("queue_slice", self.queue_slice, "'all' when queue_compat='authors'")
+            fail("queue_slice", self.queue_slice, "'all' when queue_compat='authors'")
         parse_queue_negatives(self.queue_negatives, self.queue_size)
 
     @property
@@ -130,7 +108,7 @@ class QueueConfig:
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Augmentations on top of dropout (SPEC section 3)."""
+    """Augmentations on top of dropout (docs/model.md, Augmentations)."""
 
     fgsm_epsilon: float = 0.0
     position_shuffle: bool = False
@@ -144,10 +122,10 @@ class AugmentConfig:
     fgsm_shared_sign: bool = False  # one FGSM sign for both branches: the last gradient's
 
     def __post_init__(self) -> None:
-        _range("fgsm_epsilon", self.fgsm_epsilon, 0)
-        _range("token_cutoff", self.token_cutoff, 0, 1, hi_open=True)
-        _range("feature_cutoff", self.feature_cutoff, 0, 1, hi_open=True)
-        _in("text_augment", self.text_augment, TEXT_AUGMENTS)
+        within("fgsm_epsilon", self.fgsm_epsilon, 0)
+        within("token_cutoff", self.token_cutoff, 0, 1, hi_open=True)
+        within("feature_cutoff", self.feature_cutoff, 0, 1, hi_open=True)
+        one_of("text_augment", self.text_augment, TEXT_AUGMENTS)
 
 
 @dataclass(frozen=True)
@@ -174,22 +152,22 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if not self.train_file:
-            _fail("train_file", self.train_file, "a file path")
-        _range("train_sentences", self.train_sentences, 0)
-        _range("epochs", self.epochs, 1)
-        _range("max_steps", self.max_steps, 0)
-        _range("batch_size", self.batch_size, 2)
-        _range("learning_rate", self.learning_rate, 0, lo_open=True)
-        _in("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        _range("weight_decay", self.weight_decay, 0)
-        _range("max_grad_norm", self.max_grad_norm, 0)
-        _range("eval_steps", self.eval_steps, 1)
-        _in("selection", self.selection, SELECTIONS)
-        _range("seed", self.seed, 0)
-        _range("collapse_dev", self.collapse_dev, 0, 100)
-        _range("checkpoint_steps", self.checkpoint_steps, 0)
-        _in("matmul_precision", self.matmul_precision, MATMUL_PRECISIONS)
-        _in("autocast", self.autocast, AUTOCASTS)
+            fail("train_file", self.train_file, "a file path")
+        within("train_sentences", self.train_sentences, 0)
+        within("epochs", self.epochs, 1)
+        within("max_steps", self.max_steps, 0)
+        within("batch_size", self.batch_size, 2)
+        within("learning_rate", self.learning_rate, 0, lo_open=True)
+        one_of("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        within("weight_decay", self.weight_decay, 0)
+        within("max_grad_norm", self.max_grad_norm, 0)
+        within("eval_steps", self.eval_steps, 1)
+        one_of("selection", self.selection, SELECTIONS)
+        within("seed", self.seed, 0)
+        within("collapse_dev", self.collapse_dev, 0, 100)
+        within("checkpoint_steps", self.checkpoint_steps, 0)
+        one_of("matmul_precision", self.matmul_precision, MATMUL_PRECISIONS)
+        one_of("autocast", self.autocast, AUTOCASTS)
 
 
 @dataclass(frozen=True)
@@ -202,9 +180,9 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         if not self.eval_tasks:
-            _fail("eval_tasks", self.eval_tasks, "sts, transfer, all or a comma-separated task list")
-        _in("eval_pooler", self.eval_pooler, POOLERS)
-        _range("eval_batch_size", self.eval_batch_size, 1)
+            fail("eval_tasks", self.eval_tasks, "sts, transfer, all or a comma-separated task list")
+        one_of("eval_pooler", self.eval_pooler, POOLERS)
+        within("eval_batch_size", self.eval_batch_size, 1)
 
 
 CONCERNS: dict[str, type] = {
@@ -336,7 +314,7 @@ def parse_value(name: str, value: Any) -> Any:
         if kind is int and isinstance(value, float) and value.is_integer():
             return int(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            _fail(name, value, f"of type {kind.__name__}")
+            fail(name, value, f"of type {kind.__name__}")
         return value
     text = value.strip()
     try:
@@ -358,7 +336,7 @@ def parse_value(name: str, value: Any) -> Any:
                 return float(num) / float(den)
             return float(text)
     except (ValueError, ZeroDivisionError):
-        _fail(name, value, f"a {kind.__name__}")
+        fail(name, value, f"a {kind.__name__}")
     return text
 
 
@@ -373,56 +351,3 @@ def parse_assignments(items: list[str] | tuple[str, ...]) -> dict[str, str]:
         concern_of(key)
         out[key] = value
     return out
-
-
-# -- queue specs ---------------------------------------------------------------------------------
-def parse_queue_slice(spec: str, queue_size: int) -> tuple[int, ...] | None:
-    """The queue ages (0 = newest) a step may use, or None for all of them.
-
-    ``blocks:0-3/8`` splits the queue into 8 equal blocks, newest first, and keeps blocks 0..3;
-    ``blocks:0,1,6,7/8`` keeps a list; ``ages:128-512`` keeps ages 128 <= a < 512.
-    """
-    allowed = "'all', 'blocks:A-B/N', 'blocks:A,B,.../N' or 'ages:START-END'"
-    if spec == "all":
-        return None
-    m = re.fullmatch(r"blocks:([\d,\-]+)/(\d+)", spec)
-    if m:
-        n = int(m.group(2))
-        if n < 1 or queue_size % n:
-            _fail("queue_slice", spec, f"{allowed} with N dividing queue_size ({queue_size})")
-        blocks: set[int] = set()
-        for part in m.group(1).split(","):
-            if "-" in part:
-                a, b = part.split("-", 1)
-                if not a or not b or int(a) > int(b):
-                    _fail("queue_slice", spec, allowed)
-                blocks.update(range(int(a), int(b) + 1))
-            elif part:
-                blocks.add(int(part))
-            else:
-                _fail("queue_slice", spec, allowed)
-        if not blocks or max(blocks) >= n:
-            _fail("queue_slice", spec, f"{allowed} with block numbers below N={n}")
-        width = queue_size // n
-        return tuple(a for b in sorted(blocks) for a in range(b * width, (b + 1) * width))
-    m = re.fullmatch(r"ages:(\d+)-(\d+)", spec)
-    if m:
-        start, end = int(m.group(1)), int(m.group(2))
-        if not start < end <= queue_size:
-            _fail("queue_slice", spec, f"{allowed} with START < END <= queue_size ({queue_size})")
-        return tuple(range(start, end))
-    _fail("queue_slice", spec, allowed)
-    return None  # unreachable
-
-
-def parse_queue_negatives(spec: str, queue_size: int) -> int:
-    """0 for ``all``, -1 for ``mean``, k for ``kmeans:k``."""
-    if spec == "all":
-        return 0
-    if spec == "mean":
-        return -1
-    m = re.fullmatch(r"kmeans:(\d+)", spec)
-    if m and 1 <= int(m.group(1)) <= max(queue_size, 1):
-        return int(m.group(1))
-    _fail("queue_negatives", spec, f"'all', 'mean' or 'kmeans:k' with 1 <= k <= queue_size ({queue_size})")
-    return 0

@@ -1,4 +1,4 @@
-"""MoCoSE and unsupervised SimCSE over any BERT-family Hugging Face encoder (SPEC sections 1-2).
+"""MoCoSE and unsupervised SimCSE over any BERT-family Hugging Face encoder (docs/model.md: The model, The baseline).
 
 Both work through the public API: the word embeddings come from ``get_input_embeddings()``, the
 augmentations act on them and on ``position_ids``, and the encoder runs on ``inputs_embeds``.
@@ -15,10 +15,10 @@ import torch
 from torch import nn
 
 from .augment import EmbeddingAugmenter
-from .config import AugmentConfig, Config, parse_queue_negatives, parse_queue_slice
+from ..config import AugmentConfig, Config, parse_queue_negatives, parse_queue_slice
 from .ema import EMA, ema_decay_at
 from .heads import DEFAULT_INITIALIZER_RANGE, MLPHead, Pooler, Predictor, Projection
-from .losses import info_nce
+from .infonce import info_nce
 from .negatives import reduce_negatives
 from .queue import NegativeQueue
 

@@ -13,6 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .checkpoint import declared_pooler, model_folder_problem, quiet_transformers
+
 MINILM_ALIASES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 TINY = "tiny-random-bert"
 TINY_VERSION = "v1"
@@ -97,6 +99,7 @@ def tiny_random_bert() -> Path:
     torch.random.set_rng_state(state)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{TINY}-"))
+    quiet_transformers()  # transformers' "Writing model shards" bar would reach the user's stderr
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     try:
@@ -106,22 +109,12 @@ def tiny_random_bert() -> Path:
     return target
 
 
-def quiet_transformers() -> None:
-    """Silence transformers' per-file loading/saving bars: the suite shows its own progress."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-
-
 DEFAULT_POOLER = "cls_before_pooler"  # the paper's sentence vector
 
 
 def choose_pooler(name: str, pooler: str | None = None) -> tuple[str, str]:
     """(pooler, why): ``pooler`` when given; else the pooling a sentence-transformers folder
     declares (``modules.json`` + its Pooling config), else the paper's cls_before_pooler."""
-    from .checkpoint import declared_pooler
-
     if pooler:
         return pooler, "as asked"
     path = Path(resolve(name)).expanduser()
@@ -133,8 +126,6 @@ def choose_pooler(name: str, pooler: str | None = None) -> tuple[str, str]:
 
 def _local_problem(name: str, path: str) -> str | None:
     """What is wrong with a local model folder (None: fine, or not a local path at all)."""
-    from .checkpoint import model_folder_problem
-
     folder = Path(path).expanduser()
     if folder.exists() or not looks_like_hub_name(name):
         return model_folder_problem(folder)

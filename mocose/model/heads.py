@@ -1,4 +1,4 @@
-"""The small heads over the encoder's [CLS] vector (SPEC section 1), as in SimCSE's models.py.
+"""The small heads over the encoder's [CLS] vector (docs/model.md, The model), as in SimCSE's models.py.
 
 Every head layer not copied from the pre-trained encoder starts as BERT initialises its own layers
 (``head_init="bert"``, the default): Linear weights normal(0, ``initializer_range``), biases 0,

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from .data import DataError
+from ..data import DataError
 
 CONFIG_FILE = "mocose_config.json"
 HEADS_FILE = "heads.safetensors"
@@ -71,6 +71,14 @@ def safetensors_problem(path: Path) -> str | None:
     if size < 8 + length + max(ends, default=0):
         return f"truncated ({size} bytes, the header needs {8 + length + max(ends)})"
     return None
+
+
+def quiet_transformers() -> None:
+    """Silence transformers' per-file loading/saving bars: the suite shows its own progress."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
 
 
 # -- nested trees of tensors and JSON values ------------------------------------------------------
@@ -257,8 +265,6 @@ def save_model_folder(model: torch.nn.Module, tokenizer, config_dict: dict, targ
                       extra: dict | None = None) -> Path:
     """Write the online encoder as a Hugging Face folder (with the sentence-transformers files),
     the heads and the suite's config."""
-    from .encoders import quiet_transformers
-
     quiet_transformers()
     encoder = model.embedding_encoder()
     # The evaluation's truncation length (SentenceEncoder.max_length), not training's max_length.

@@ -1,4 +1,4 @@
-"""Embedding-level augmentations (SPEC section 3), where the authors' code applies them.
+"""Embedding-level augmentations (docs/model.md, Augmentations), where the authors' code applies them.
 
 They act on the word-embedding output (``inputs_embeds``, before the Hugging Face embedding layer
 adds position and token-type embeddings, LayerNorm and dropout) and on ``position_ids``. The model
@@ -14,11 +14,11 @@ cutoff; position shuffle acts on the ids. Every operation is a batched tensor op
 Where this module departs from the authors' code, on purpose (each is written down here so a
 reader of a result knows what was run):
 
-- cutoff counts are ``round(prob * n)`` (half up) as SPEC says; the authors use
+- cutoff counts are ``round(prob * n)`` (half up) as docs/model.md says; the authors use
   ``max(1, int(prob * n))``. The two agree for token cutoff at prob 0.1, L 32 (3 positions) but not
   for feature cutoff on bert-base (h 768): prob 0.01 cuts 8 dimensions here, 7 there; prob 0.1
   cuts 77 here, 76 there. :func:`cut_count` is the one place that decides.
-- position shuffle draws one permutation per sentence (SPEC). The authors' code permutes the
+- position shuffle draws one permutation per sentence (docs/model.md). The authors' code permutes the
   rows of the ``position_ids`` it is given, and their model is given none, so it falls back to the
   ``[1, L]`` buffer: one permutation shared by the whole batch. ``shuffle_per_batch`` (config)
   or ``shuffle_positions(..., shared=True)`` reproduces that.
@@ -29,7 +29,7 @@ reader of a result knows what was run):
   the call), so their token/feature cutoff and position shuffle also act on evaluation batches
   (FGSM does not: under ``no_grad`` its hook cannot be registered). Whether the model calls this
   augmenter at evaluation is the model's decision (``augment_at_eval``, see
-  :func:`mocose.model.evaluation_augmentation`); this class applies what it is asked to.
+  :func:`mocose.model.builder.evaluation_augmentation`); this class applies what it is asked to.
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ SHARED = "shared"  # the one FGSM sign slot of fgsm_shared_sign
 def cut_count(prob: float, n: int) -> int:
     """How many of ``n`` positions (or dimensions) a cutoff of probability ``prob`` zeroes.
 
-    ``round(prob * n)``, halves rounded up (``floor(prob * n + 0.5)``), as SPEC section 3 says.
+    ``round(prob * n)``, halves rounded up (``floor(prob * n + 0.5)``), as docs/model.md (Augmentations) says.
     The authors' code uses ``max(1, int(prob * n))``; see the module docstring for where it differs.
     """
     if prob <= 0 or n <= 0:
