@@ -8,19 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .config import Config
-from .model import evaluation_augmentation
-from .mtd import mtd
-from .presets import preset_name
+from ..config import Config
+from ..device import precision_record, resolve_device, set_matmul_precision
+from ..evaluation import SentenceEncoder, alignment_uniformity, evaluate, singular_spectrum
+from ..evaluation.run import averages
+from ..model import encoders
+from ..model.builder import evaluation_augmentation
+from ..mtd import mtd
+from ..presets import preset_name
+from .loop import train
 
 
 def run_experiment(config: Config, data_dir: Path, work_dir: Path, device: str = "cpu",
                    resume: bool = True, progress: bool = True) -> dict[str, Any]:
-    from . import encoders
-    from .device import precision_record, resolve_device, set_matmul_precision
-    from .evaluation import SentenceEncoder, alignment_uniformity, evaluate, singular_spectrum
-    from .train import train
-
     work_dir = Path(work_dir)
     device = resolve_device(device)
     set_matmul_precision(config.train.matmul_precision)  # training sets it too; evaluation uses it
@@ -57,8 +57,6 @@ def evaluate_more(config: Config, result: dict[str, Any], tasks: list[str], data
     """A finished run's metrics with ``tasks`` added: its kept best checkpoint (or, for method
     none, the encoder itself) evaluated on them as the run was (``evaluate_trained``), merged into
     the tasks it already has."""
-    from .evaluation.run import averages
-
     if config.model.method == "none":
         checkpoint = config.model.encoder
     else:
@@ -79,9 +77,6 @@ def evaluate_trained(config: Config, checkpoint: str | Path, tasks: str = "sts",
     """Evaluate a trained checkpoint as ``config`` says a run is evaluated (its pooler, and the
     augmentations at evaluation when ``augment_at_eval``): what ``mocose train --evaluate`` runs
     when the evaluation is not the plain encoder's."""
-    from . import encoders
-    from .evaluation import SentenceEncoder, evaluate
-
     model, tokenizer = encoders.load(str(checkpoint))
     enc = SentenceEncoder(model.to(device), tokenizer, pooler=config.eval.eval_pooler,
                           batch_size=config.eval.eval_batch_size, device=device)

@@ -1,4 +1,4 @@
-"""Text-level augmentations (SPEC section 3; config field ``text_augment``).
+"""Text-level augmentations (docs/model.md, Augmentations; config field ``text_augment``).
 
 In the authors' code a text augmentation rewrites the sentence the *target* branch reads; the
 online branch reads the original. :func:`build_text_augmenter` returns a callable
@@ -37,7 +37,7 @@ import re
 from pathlib import Path
 from typing import Callable, Iterator
 
-from mocose.encoders import EncoderUnavailable
+from ..model.encoders import EncoderUnavailable
 
 TextAugmenter = Callable[[list[str]], list[str]]
 
