@@ -1,4 +1,4 @@
-"""Per-cell statistics over seeds and the verdicts of the paper's claims.
+"""The verdicts of the paper's claims, from the runs of each cell (statistics: :mod:`.stats`).
 
 A cell's number is the mean over its runs (one per seed) with the sample standard deviation
 (ddof = 1).  ``a > b + margin`` is decided by Welch's two-sided t-test (unequal variances,
@@ -18,15 +18,16 @@ value per cell, compared as points): every claim of the registry must hold there
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from scipy import stats as _stats
+from ablations.spec import Artifact, Check, Claim
 
-from ablations.spec import COLLAPSE_DEV, Artifact, Check, Claim
+from ..config import COLLAPSE_DEV, Config
+from ..presets import apply_preset
+from .runs import metric_value, run_curve
+from .stats import ALPHA, Stats, Welch, detectable_difference, holm, holm_levels, one_sample, one_sided, welch
 
-ALPHA = 0.05
 HOLDS = "holds"
 FAILS = "does not hold"
 INCONCLUSIVE = "inconclusive within seed noise"
@@ -49,153 +50,13 @@ def not_resolvable(n: int) -> str:
     return f"{RESOLVABLE_PREFIX} {n} seed{'s' if n != 1 else ''}"
 
 
-@dataclass(frozen=True)
-class Stats:
-    """Mean, sample standard deviation and count of one cell's values (one per run)."""
-
-    values: tuple[float, ...]
-
-    @property
-    def n(self) -> int:
-        return len(self.values)
-
-    @property
-    def mean(self) -> float | None:
-        return sum(self.values) / self.n if self.values else None
-
-    @property
-    def var(self) -> float | None:
-        if self.n < 2:
-            return None
-        m = self.mean
-        return sum((v - m) ** 2 for v in self.values) / (self.n - 1)
-
-    @property
-    def std(self) -> float | None:
-        var = self.var
-        return None if var is None else math.sqrt(var)
-
-
-@dataclass(frozen=True)
-class Welch:
-    t: float
-    df: float
-    p: float  # two-sided, for H0: mean(a) - mean(b) == margin
-    se: float
-
-
-def welch(a: Stats, b: Stats, margin: float = 0.0) -> Welch:
-    """Welch's t-test of H0 mean(a) - mean(b) = margin (both need n >= 2)."""
-    if a.n < 2 or b.n < 2:
-        raise ValueError(f"Welch's test needs >= 2 values per group, got {a.n} and {b.n}")
-    qa, qb = a.var / a.n, b.var / b.n
-    se = math.sqrt(qa + qb)
-    diff = a.mean - b.mean - margin
-    if se == 0.0:  # no spread at all: the difference is exact
-        t = 0.0 if diff == 0 else math.copysign(math.inf, diff)
-        return Welch(t, float(a.n + b.n - 2), 1.0 if diff == 0 else 0.0, 0.0)
-    df = (qa + qb) ** 2 / (qa ** 2 / (a.n - 1) + qb ** 2 / (b.n - 1))
-    t = diff / se
-    return Welch(t, df, float(2 * _stats.t.sf(abs(t), df)), se)
-
-
-def one_sample(values: Stats, margin: float = 0.0) -> Welch:
-    """One-sample t-test of H0 mean(values) = margin (n >= 2)."""
-    if values.n < 2:
-        raise ValueError(f"a one-sample t-test needs >= 2 values, got {values.n}")
-    se = values.std / math.sqrt(values.n)
-    diff = values.mean - margin
-    df = float(values.n - 1)
-    if se == 0.0:
-        t = 0.0 if diff == 0 else math.copysign(math.inf, diff)
-        return Welch(t, df, 1.0 if diff == 0 else 0.0, 0.0)
-    t = diff / se
-    return Welch(t, df, float(2 * _stats.t.sf(abs(t), df)), se)
-
-
-def _one_sided(w: Welch, greater: bool) -> float:
-    """One-sided p-value of a t statistic: H1 diff > margin (greater) or diff < margin."""
-    if math.isinf(w.t):
-        return 0.0 if (w.t > 0) == greater else 1.0
-    if w.se == 0.0:
-        return 1.0
-    return float(_stats.t.sf(w.t, w.df) if greater else _stats.t.cdf(w.t, w.df))
-
-
-def holm(pvalues: Sequence[float]) -> list[float]:
-    """Holm's step-down adjusted p-values (same order as given): the i-th smallest p times
-    (m - i), made non-decreasing, capped at 1."""
-    m = len(pvalues)
-    order = sorted(range(m), key=lambda i: pvalues[i])
-    adjusted = [1.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * pvalues[i]))
-        adjusted[i] = running
-    return adjusted
-
-
-def holm_levels(pvalues: Sequence[float], alpha: float = ALPHA) -> list[float]:
-    """The level each check is tested at in Holm's procedure: alpha / (m - rank)."""
-    m = len(pvalues)
-    order = sorted(range(m), key=lambda i: pvalues[i])
-    levels = [alpha] * m
-    for rank, i in enumerate(order):
-        levels[i] = alpha / (m - rank)
-    return levels
-
-
-def detectable_difference(test: Welch, level: float, two_sided: bool = True) -> float:
-    """The smallest difference that reaches significance at ``level``: t quantile x standard error."""
-    if test.se == 0.0:
-        return 0.0
-    q = 1 - level / 2 if two_sided else 1 - level
-    return float(_stats.t.ppf(q, test.df) * test.se)
-
-
-# -- what a run contributes -----------------------------------------------------------------------
-def metric_value(result: Mapping[str, Any], metric: str) -> float | None:
-    """A run's number for ``metric``: an average (sts, transfer), an analysis (alignment,
-    uniformity, align_uniform = their sum, sv_auc = mean singular value / largest), or a task's
-    score. None when the result lacks it."""
-    metrics = result.get("metrics") or {}
-    analysis = result.get("analysis") or {}
-    if metric in ("sts", "transfer"):
-        value = (metrics.get("avg") or {}).get(metric)
-    elif metric in ("alignment", "uniformity"):
-        value = analysis.get(metric)
-    elif metric == "align_uniform":
-        a, u = analysis.get("alignment"), analysis.get("uniformity")
-        value = a + u if _number(a) and _number(u) else None
-    elif metric == "sv_auc":
-        sv = [v for v in analysis.get("singular_values") or () if _number(v)]
-        top = max(sv, default=0.0)
-        value = sum(v / top for v in sv) / len(sv) if top > 0 else None
-    else:
-        task = (metrics.get("tasks") or {}).get(metric)
-        value = task.get("score") if isinstance(task, Mapping) else task
-    return float(value) if _number(value) else None
-
-
-def _number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
-
-
-def run_curve(result: Mapping[str, Any]) -> list[tuple[float, float]]:
-    """A run's validation curve: (step, STS-B dev Spearman x 100) at each validation."""
-    curve = (result.get("training") or {}).get("curve") or []
-    return [(float(r["step"]), float(r["dev_spearman"])) for r in curve
-            if isinstance(r, Mapping) and _number(r.get("step")) and _number(r.get("dev_spearman"))]
-
-
 def window(curve: Sequence[tuple[float, float]], steps: tuple) -> list[float]:
     """The curve's values at validations with start <= step < end (end None: to the end)."""
     start, end = steps
     return [v for s, v in curve if s >= start and (end is None or s < end)]
 
 
-def is_collapsed(curve: Sequence[tuple[float, float]], steps: tuple) -> bool | None:
+def collapsed_in(curve: Sequence[tuple[float, float]], steps: tuple) -> bool | None:
     """Every validation in the window below COLLAPSE_DEV (None: no validation there)."""
     values = window(curve, steps)
     return all(v < COLLAPSE_DEV for v in values) if values else None
@@ -216,7 +77,6 @@ def check_values(check: Check, label: str, metric: str,
     return [v for v in values if v is not None]
 
 
-# -- results ----------------------------------------------------------------------------------------
 @dataclass
 class CheckResult:
     """The outcome of one check, with the numbers behind it."""
@@ -299,8 +159,8 @@ def _compare(check: Check, metric: str, a: Stats, b: Stats) -> CheckResult:
         res.p = res.test.p
         return res
     low, high = welch(a, b, -check.margin), welch(a, b, check.margin)
-    p_tost = max(_one_sided(low, greater=True), _one_sided(high, greater=False))
-    p_out = min(_one_sided(high, greater=True), _one_sided(low, greater=False))
+    p_tost = max(one_sided(low, greater=True), one_sided(high, greater=False))
+    p_out = min(one_sided(high, greater=True), one_sided(low, greater=False))
     res.test = Welch(high.t, high.df, p_tost, high.se)
     # the p that decides: equivalence if TOST is the stronger evidence, else being outside
     res.p = p_tost if p_tost <= p_out else p_out
@@ -337,7 +197,7 @@ def _collapse(check: Check, runs: Sequence[Mapping[str, Any]]) -> CheckResult:
     if not runs:
         res.reason = f"no result for {check.a}"
         return res
-    flags = [f for f in (is_collapsed(run_curve(r), check.steps) for r in runs) if f is not None]
+    flags = [f for f in (collapsed_in(run_curve(r), check.steps) for r in runs) if f is not None]
     if not flags:
         res.verdict = NOT_AT_PROFILE
         res.reason = f"no run of {check.a} has a validation in the window"
@@ -425,7 +285,7 @@ def paper_claims(art: Artifact) -> list[ClaimResult]:
             metric = check.metric or art.metric
             res = CheckResult(check, check.describe(metric), metric, NO_PAPER, "", n=1)
             if check.op == "collapsed":
-                flag = is_collapsed(_paper_curve(art, check.a), check.steps)
+                flag = collapsed_in(_paper_curve(art, check.a), check.steps)
                 if flag is not None:
                     res.verdict = HOLDS if flag else FAILS
                     values = window(_paper_curve(art, check.a), check.steps)
@@ -450,15 +310,11 @@ def paper_claims(art: Artifact) -> list[ClaimResult]:
     return out
 
 
-# -- which runs belong to a cell ------------------------------------------------------------------
 def cell_runs(art: Artifact, profile: str, results: Mapping[str, Mapping[str, Any]],
               preset: str = "clean") -> dict[str, list[Mapping[str, Any]]]:
     """The finished runs of every run cell of ``art``: a run belongs to a cell when its recipe
     (config without seed and eval_tasks: Config.recipe_digest) is one of the cell's recipes, as
     preset ``preset`` makes them (mocose.presets: the study's own fields win over the preset)."""
-    from mocose.config import Config
-    from mocose.presets import apply_preset
-
     by_recipe: dict[str, list[Mapping[str, Any]]] = {}
     for run_id, result in sorted(results.items()):
         try:
@@ -473,59 +329,3 @@ def cell_runs(art: Artifact, profile: str, results: Mapping[str, Mapping[str, An
                              for c in art.cell_configs(cell, profile))
         out[cell.label] = [r for k in keys for r in by_recipe.get(k, [])]
     return out
-
-
-# -- the command ------------------------------------------------------------------------------------
-def format_claims(name: str, results: Sequence[ClaimResult]) -> list[str]:
-    """One line per claim (its verdict), one per check beneath it."""
-    lines = []
-    for res in results:
-        lines.append(f"{name}: [{res.verdict}] {res.claim.text}")
-        for c in res.checks:
-            lines.append(f"    [{c.verdict}] {c.text}: {c.reason}")
-    return lines
-
-
-def cmd_claims(args) -> int:
-    """Print every claim of the named (default: all) artifacts with its verdict; exit 1 if any
-    does not hold."""
-    import ablations
-
-    names = args.names or ablations.names()
-    arts = [ablations.get(n) for n in names]
-    failed = 0
-    if args.against_paper:
-        print("Claims checked on the paper's own numbers as if measured (point comparisons):")
-        for art in arts:
-            results = paper_claims(art)
-            failed += sum(r.verdict == FAILS for r in results)
-            print("\n".join(format_claims(art.name, results)))
-    else:
-        from mocose.runner.plan import results_root
-        from mocose.runner.store import load_results
-
-        results_dir = results_root(args.results)
-        found = load_results(results_dir, args.profile)
-        print(f"Claims on the measured runs of profile {args.profile!r} ({results_dir}). {TEST_NOTE}")
-        for art in arts:
-            results = evaluate_claims(art, cell_runs(art, args.profile, found))
-            failed += sum(r.verdict == FAILS for r in results)
-            print("\n".join(format_claims(art.name, results)))
-    total = sum(len(a.claims) for a in arts)
-    print(f"{total} claims of {len(arts)} artifacts; {failed} do not hold")
-    return 1 if failed else 0
-
-
-def register(subparsers: Any) -> None:
-    """Add ``claims`` to the mocose command."""
-    p = subparsers.add_parser(
-        "claims", help="the paper's claims with their verdicts (on measured runs or the paper's numbers)",
-        description="Print every claim of the named artifacts (default: all) with its verdict: on "
-                    "the measured runs of a profile, or with --against-paper on the paper's own "
-                    "numbers as if measured. Exits 1 when any claim does not hold.")
-    p.add_argument("names", nargs="*", help="artifact names (default: every artifact)")
-    p.add_argument("--against-paper", action="store_true",
-                   help="check the claims on the paper's own numbers")
-    p.add_argument("--profile", default="cpu", help="profile of the measured runs (default: cpu)")
-    p.add_argument("--results", default=None, help="results folder (default: $MOCOSE_RESULTS or ./results)")
-    p.set_defaults(func=cmd_claims)

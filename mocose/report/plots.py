@@ -1,8 +1,8 @@
 """Figures of the report in the paper's own axes, drawn from result files alone (matplotlib Agg +
 seaborn).
 
-Each ``draw_*`` takes the artifact, its per-cell data (:class:`mocose.report.CellData`) and a
-provenance line, and returns a matplotlib Figure; :func:`save` writes it as PNG and PDF.  The
+Each ``draw_*`` takes the artifact, its per-cell data (:class:`.cells.CellData`) and a provenance
+line, and returns a matplotlib Figure; :func:`save` writes it as PNG and PDF.  The
 plot kinds (``ablations.spec.PLOTS``), after the slides (``shared/paper/slides/page-*.png``):
 
 - ``line``: the metric against ``cell.x``, one line per series, one-std error bars over seeds.
@@ -24,73 +24,37 @@ from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import matplotlib
 
-matplotlib.use("Agg")
+matplotlib.use("Agg")  # no screen needed; before pyplot loads
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib import MatplotlibDeprecationWarning  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from ablations.spec import Artifact  # noqa: E402
 
-from .frame import singular_values  # noqa: E402
+from .cells import CellData  # noqa: E402
+from .figure import (ADDITION, PAPER_COLOR, finish, footnote, named, no_data, series_of, style,  # noqa: E402
+                     xfmt, ylabel)
+from .runs import curve_points, finite, singular_values  # noqa: E402
 
-if TYPE_CHECKING:
-    from .report import CellData
-
-NO_DATA = "no results yet for this profile"
-ADDITION = "suite addition"
-PAPER_COLOR = "crimson"
-
-
-def _style() -> None:
-    sns.set_theme(style="darkgrid", context="notebook", font_scale=0.9)
-
-
-def _series_of(cd: "CellData") -> list[str]:
-    """The series a cell is drawn on ("" for an artifact with a single unnamed series)."""
-    return [s for s in cd.cell.series.split("|") if s] or [""]
-
-
-def _named(name: str, what: str) -> str:
-    return f"{name} ({what})" if name else what
-
-
-METRIC_LABELS = {"sts": "STS avg. (Spearman x 100)", "transfer": "transfer avg. (accuracy %)",
-                 "sv_auc": "mean singular value / largest"}
-
-
-def _ylabel(art: Artifact) -> str:
-    return art.y_label or METRIC_LABELS.get(art.metric, art.metric)
-
-
-def _no_data(ax, has_any: bool) -> None:
-    if not has_any:
-        ax.text(0.5, 0.5, NO_DATA, transform=ax.transAxes, ha="center", va="center",
-                fontsize=11, color="0.4")
-
-
-def _xfmt(x: float) -> str:
-    return f"{x:g}"
-
-
-# -- lines with seed bands ---------------------------------------------------------------------------
-def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
+def draw_line(art: Artifact, cells: Sequence[CellData], subtitle: str,
               band: bool = False) -> plt.Figure:
     """Metric against cell.x, one line per series, +/- one std over seeds as error bars or (band)
     a shaded band."""
-    _style()
+    style()
     fig, ax = plt.subplots(figsize=(7.2, 4.6))
     placed = [cd for cd in cells if cd.cell.x is not None]
-    names = list(dict.fromkeys(s for cd in placed for s in _series_of(cd)))
+    names = list(dict.fromkeys(s for cd in placed for s in series_of(cd)))
     palette = dict(zip(names, sns.color_palette("tab10", max(len(names), 1))))
     has_any = False
     for name in names:
-        members = sorted((cd for cd in placed if name in _series_of(cd)), key=lambda cd: cd.cell.x)
+        members = sorted((cd for cd in placed if name in series_of(cd)), key=lambda cd: cd.cell.x)
         addition = all(cd.addition for cd in members)
         color = "0.55" if addition else palette[name]
         tag = f" ({ADDITION})" if addition else ""
@@ -113,12 +77,12 @@ def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
             xs, ys, es = (np.array([p[i] for p in pts], dtype=float) for i in range(3))
             if band:
                 ax.plot(xs, ys, color=color, marker="o", ms=4, lw=1.6,
-                        label=_named(name + tag, "ours"))
+                        label=named(name + tag, "ours"))
                 if es.any():
                     ax.fill_between(xs, ys - es, ys + es, color=color, alpha=0.2, lw=0)
             else:
                 ax.errorbar(xs, ys, yerr=es, color=color, marker="o", ms=4, lw=1.6, capsize=3,
-                            label=_named(name + tag, "ours"))
+                            label=named(name + tag, "ours"))
             for x, y, _, cd in pts:
                 if cd.n_collapsed:
                     ax.plot([x], [y], marker="x", ms=11, mew=2, color=PAPER_COLOR, ls="none")
@@ -126,7 +90,7 @@ def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
         if paper:
             px, py = zip(*paper)
             ax.plot(px, py, color=color, ls="--", marker="o", mfc="white", ms=5, lw=1.1,
-                    label=_named(name, "paper"))
+                    label=named(name, "paper"))
     refs = [cd for cd in cells if cd.cell.x is None and cd.stats.n]
     for cd, color in zip(refs, sns.color_palette("dark", max(len(refs), 1))):
         has_any = True
@@ -140,13 +104,13 @@ def draw_line(art: Artifact, cells: Sequence["CellData"], subtitle: str,
         ax.set_xscale("log", base=2)
         xs = sorted({cd.cell.x for cd in placed})
         ax.set_xticks(xs)
-        ax.set_xticklabels([_xfmt(x) for x in xs])
+        ax.set_xticklabels([xfmt(x) for x in xs])
         ax.minorticks_off()
-    _finish(ax, art, subtitle, has_any)
+    finish(ax, art, subtitle, has_any)
     return fig
 
 
-def draw_band(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
+def draw_band(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
     """Lines with seed bands on a linear x axis (slides 5 and 8); a point at x 0 (SimCSE at MTD 0)
     is kept in view."""
     fig = draw_line(art, cells, subtitle, band=True)
@@ -157,31 +121,30 @@ def draw_band(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.
     return fig
 
 
-# -- box plots over seeds -------------------------------------------------------------------------------
-def box_frame(cells: Sequence["CellData"]) -> pd.DataFrame:
+def box_frame(cells: Sequence[CellData]) -> pd.DataFrame:
     """One row per run of every placed cell: x (as a category), series, value, addition."""
     rows = []
     for cd in cells:
         if cd.cell.x is None:
             continue
         for value in cd.values():
-            rows.append({"x": _xfmt(cd.cell.x), "series": _series_of(cd)[0], "value": value,
+            rows.append({"x": xfmt(cd.cell.x), "series": series_of(cd)[0], "value": value,
                          "addition": cd.addition})
     return pd.DataFrame(rows, columns=["x", "series", "value", "addition"])
 
 
-def _box_panel(ax, cells: Sequence["CellData"], palette: dict) -> bool:
+def _box_panel(ax, cells: Sequence[CellData], palette: dict) -> bool:
     """Boxes per x category, one colour per series (``palette``: series -> colour, the same in
     every panel), the paper's values as red diamonds at their boxes' positions."""
     placed = sorted((cd for cd in cells if cd.cell.x is not None), key=lambda cd: cd.cell.x)
-    order = list(dict.fromkeys(_xfmt(cd.cell.x) for cd in placed))
-    hues = [h for h in palette if any(_series_of(cd)[0] == h for cd in placed)]
+    order = list(dict.fromkeys(xfmt(cd.cell.x) for cd in placed))
+    hues = [h for h in palette if any(series_of(cd)[0] == h for cd in placed)]
     one = len(hues) <= 1
     data = box_frame(placed)
     ax.set_xlim(-0.5, len(order) - 0.5)
     if len(data):
         with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib's deprecated 'vert'
-            warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
+            warnings.simplefilter("ignore", MatplotlibDeprecationWarning)
             sns.boxplot(data=data, x="x", y="value", hue=None if one else "series", order=order,
                         hue_order=None if one else hues, ax=ax, width=0.6 if one else 0.8,
                         color=sns.color_palette("tab10")[0] if one else None,
@@ -191,8 +154,8 @@ def _box_panel(ax, cells: Sequence["CellData"], palette: dict) -> bool:
     ax.set_xticklabels(order)
     # The paper's values beside each box: at the box's own (dodged) position.
     width = 0.8 / max(len(hues), 1)
-    paper = [(order.index(_xfmt(cd.cell.x)) + (0.0 if one else
-              -0.4 + width * (hues.index(_series_of(cd)[0]) + 0.5)), cd.cell.paper)
+    paper = [(order.index(xfmt(cd.cell.x)) + (0.0 if one else
+              -0.4 + width * (hues.index(series_of(cd)[0]) + 0.5)), cd.cell.paper)
              for cd in placed if cd.cell.paper is not None]
     if paper:
         xs, ys = zip(*paper)
@@ -200,33 +163,31 @@ def _box_panel(ax, cells: Sequence["CellData"], palette: dict) -> bool:
                 label="paper", zorder=5)
     for cd in placed:
         if cd.addition:
-            ax.annotate(ADDITION, (order.index(_xfmt(cd.cell.x)), 0), xycoords=("data", "axes fraction"),
+            ax.annotate(ADDITION, (order.index(xfmt(cd.cell.x)), 0), xycoords=("data", "axes fraction"),
                         xytext=(0, 3), textcoords="offset points", ha="center", fontsize=7,
                         color="0.4")
     return bool(len(data))
 
 
-def draw_box(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
+def draw_box(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
     """Boxes over seeds per x (one per series), one subplot per panel of the artifact (Figure 12:
     a zoomed view and an overview) or a single one (Figure 10)."""
-    from matplotlib.patches import Patch
-
-    _style()
+    style()
     panels = art.panels or (None,)
     widths = [max(len({cd.cell.x for cd in _in_panel(cells, p)}), 1) for p in panels]
     fig, axes = plt.subplots(1, len(panels), figsize=(min(4.0 + 1.3 * sum(widths), 13.0), 4.8),
                              squeeze=False, gridspec_kw={"width_ratios": widths})
     placed = sorted((cd for cd in cells if cd.cell.x is not None), key=lambda cd: cd.cell.x)
-    hues = list(dict.fromkeys(_series_of(cd)[0] for cd in placed))
+    hues = list(dict.fromkeys(series_of(cd)[0] for cd in placed))
     palette = dict(zip(hues, sns.color_palette("husl", len(hues))))
     has_any = False
     for ax, panel in zip(axes[0], panels):
         has_any |= _box_panel(ax, _in_panel(cells, panel), palette)
         ax.set_xlabel(art.x_label)
-        ax.set_ylabel(_ylabel(art))
+        ax.set_ylabel(ylabel(art))
         if panel is not None:
             ax.set_title(panel.title, fontsize=9)
-    _no_data(axes[0][0], has_any)
+    no_data(axes[0][0], has_any)
     handles = []
     if len(hues) > 1:
         handles = [Patch(facecolor=c, edgecolor="0.3", label=h) for h, c in palette.items()]
@@ -238,7 +199,7 @@ def draw_box(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.F
                            title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                            frameon=False)
     fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
-    _footnote(fig, art)
+    footnote(fig, art)
     return fig
 
 
@@ -246,15 +207,14 @@ def draw_box(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.F
 LEGEND_TITLES = {"fig12": "begin_size"}
 
 
-def _in_panel(cells: Sequence["CellData"], panel) -> list["CellData"]:
+def _in_panel(cells: Sequence[CellData], panel) -> list[CellData]:
     return [cd for cd in cells if cd.cell.x is not None
             and (panel is None or not panel.xs or cd.cell.x in panel.xs)]
 
 
-# -- bars ----------------------------------------------------------------------------------------------------
-def draw_bar(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
+def draw_bar(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
     """Our mean (std error bar) beside the paper's bar, per cell, numbers printed on the bars."""
-    _style()
+    style()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     shown = [cd for cd in cells if cd.cell.run or cd.cell.paper is not None]
     pos = np.arange(len(shown))
@@ -281,31 +241,30 @@ def draw_bar(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.F
     if values:  # the slide's axis starts near the data, not at 0
         lo, hi = min(values), max(values)
         ax.set_ylim(lo - max(1.0, 0.25 * (hi - lo)), hi + max(1.0, 0.25 * (hi - lo)))
-    _finish(ax, art, subtitle, has_any)
+    finish(ax, art, subtitle, has_any)
     return fig
 
 
-# -- validation curves ---------------------------------------------------------------------------------------
-def curve_frame(cells: Sequence["CellData"], key: str = "dev_spearman") -> pd.DataFrame:
+def curve_frame(cells: Sequence[CellData], key: str = "dev_spearman") -> pd.DataFrame:
     """One row per (cell, run, validation): step and ``key`` from result['training']['curve']."""
     rows = []
     for cd in cells:
         for run in cd.runs:
-            for point in _curve(run):
-                if "step" in point and _finite(point.get(key)):
+            for point in curve_points(run):
+                if "step" in point and finite(point.get(key)) is not None:
                     rows.append({"cell": cd.cell.label, "run_id": run.get("run_id"),
                                  "step": point["step"], key: point[key]})
     return pd.DataFrame(rows, columns=["cell", "run_id", "step", key])
 
 
-def draw_curves(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
+def draw_curves(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
     """Validation correlation against training step, the mean over seeds with a +/- std band
     (Figures 5 and 6), the paper's curves (read off the slide) dashed beside them.
 
     When the runs end long before the paper's curves (a short profile: 16 or 100 steps against
     ~15,000), the paper's curves get their own panel, with a line where our runs end, so neither
     is squeezed flat."""
-    _style()
+    style()
     data = curve_frame(cells)
     colors = dict(zip((cd.cell.label for cd in cells), sns.color_palette("tab10", max(len(cells), 1))))
     ours_end = float(data["step"].max()) if len(data) else 0.0
@@ -340,19 +299,18 @@ def draw_curves(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> pl
         ax.set_title("our runs at this profile", fontsize=9)
     for a in axes[0]:
         a.set_xlabel(art.x_label or "Training Step")
-        a.set_ylabel(_ylabel(art))
+        a.set_ylabel(ylabel(art))
         if a.get_legend_handles_labels()[0]:
             a.legend(fontsize=7, loc="upper right")
-    _no_data(ax, not data.empty)
+    no_data(ax, not data.empty)
     fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
-    _footnote(fig, art)
+    footnote(fig, art)
     return fig
 
 
-# -- singular values ----------------------------------------------------------------------------------------
-def draw_spectrum(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
+def draw_spectrum(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
     """Raw singular values against their index 0..d-1 (Figure 7), the mean over each cell's runs."""
-    _style()
+    style()
     fig, ax = plt.subplots(figsize=(6.6, 4.4))
     has_any = False
     for cd, color in zip(cells, sns.color_palette("tab10", max(len(cells), 1))):
@@ -370,7 +328,7 @@ def draw_spectrum(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> 
             sd = mat.std(axis=0, ddof=1)
             ax.fill_between(index, mean - sd, mean + sd, color=color, alpha=0.2, lw=0)
         ax.set_xlim(-0.02 * length, length * 1.04)
-    _finish(ax, art, subtitle, has_any)
+    finish(ax, art, subtitle, has_any)
     # slide 6: raw singular values against their index 0..d-1, not normalised
     ax.set_xlabel(art.x_label or "index")
     normalised = has_any and all(s[0] == 1.0 for cd in cells for s in
@@ -380,10 +338,9 @@ def draw_spectrum(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> 
     return fig
 
 
-# -- alignment and uniformity -------------------------------------------------------------------------------
-def draw_align_uniform(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
+def draw_align_uniform(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
     """Alignment against uniformity: named models as large markers, MTD grid coloured by MTD."""
-    _style()
+    style()
     fig, ax = plt.subplots(figsize=(6.8, 5.0))
     has_any = False
     grid = [cd for cd in cells if cd.cell.x is not None]
@@ -405,7 +362,7 @@ def draw_align_uniform(art: Artifact, cells: Sequence["CellData"], subtitle: str
         ax.scatter([x], [y], color=color, marker=marker, s=110, edgecolor="k", lw=0.6, zorder=3,
                    label=cd.cell.label)
         ax.annotate(cd.cell.label, (x, y), textcoords="offset points", xytext=(7, 5), fontsize=9)
-    _finish(ax, art, subtitle, has_any)
+    finish(ax, art, subtitle, has_any)
     return fig
 
 
@@ -414,50 +371,5 @@ DRAW: dict[str, Callable] = {"line": draw_line, "band": draw_band, "box": draw_b
                              "align_uniform": draw_align_uniform}
 
 
-def draw(art: Artifact, cells: Sequence["CellData"], subtitle: str) -> plt.Figure:
+def draw(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
     return DRAW[art.plot](art, cells, subtitle)
-
-
-def save(fig: plt.Figure, base: Path) -> list[Path]:
-    """Write ``base``.png (150 dpi) and ``base``.pdf, then close the figure."""
-    base.parent.mkdir(parents=True, exist_ok=True)
-    paths = [base.with_suffix(".png"), base.with_suffix(".pdf")]
-    fig.savefig(paths[0], dpi=150, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
-    plt.close(fig)
-    return paths
-
-
-# -- helpers -------------------------------------------------------------------------------------
-def _finish(ax, art: Artifact, subtitle: str, has_any: bool, legend: bool = True) -> None:
-    ax.set_xlabel(art.x_label or art.col_title)
-    ax.set_ylabel(_ylabel(art))
-    ax.set_title(f"{art.title}\n{subtitle}", fontsize=9)
-    _no_data(ax, has_any)
-    handles, _ = ax.get_legend_handles_labels()
-    if legend and len(handles) > 5:  # many series: keep them off the data
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    elif legend and handles:
-        ax.legend(fontsize=8, loc="best")
-    _footnote(ax.figure, art)
-
-
-def _footnote(fig: plt.Figure, art: Artifact) -> None:
-    """The artifact's notes (and inference), wrapped under the figure, so they travel with it."""
-    import textwrap
-
-    text = " ".join(t for t in (f"Inference: {art.inference}." if art.inference else "",
-                                art.notes) if t)
-    fig.tight_layout()
-    if text:
-        width = int(fig.get_figwidth() * 15)
-        fig.text(0.01, 0.0, textwrap.fill(text, width), fontsize=6.5, color="0.3", va="top",
-                 ha="left", wrap=False)
-
-
-def _curve(run: dict) -> list[dict]:
-    return list((run.get("training") or {}).get("curve") or [])
-
-
-def _finite(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

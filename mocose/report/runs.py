@@ -11,19 +11,26 @@ task's score, Spearman x 100 or test accuracy in %), ``<task>_devacc`` and ``tra
 where the transfer evaluation recorded a dev accuracy, the analyses ``alignment``, ``uniformity``,
 ``align_uniform`` and ``sv_auc``, and the training summary (``best_step``, ``best_score``,
 ``steps``). The report (:mod:`mocose.report`) pivots these rows into the paper's tables.
+
+Every other reader of a result record goes through this module too: :func:`metric_value`,
+:func:`curve_points` / :func:`run_curve` (the validation curve), :func:`seeds_of`,
+:func:`is_collapsed` and the one check of a finite number, :func:`finite`.
 """
 from __future__ import annotations
 
 import math
 import os
 import warnings
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
-from .config import Config
-from .evaluation.tasks import STS_TASKS, TRANSFER_TASKS
+from ..config import Config
+from ..evaluation.tasks import STS_TASKS, TRANSFER_TASKS
+from ..profiles import load_profile, profile_names
+from ..runner.store import load_results
 
 ALL_TASKS = STS_TASKS + TRANSFER_TASKS
 # A run's preset when its config names none (issue 11 adds the field; older results lack it).
@@ -32,15 +39,17 @@ IDENTITY = ("run_id", "profile", "seed", "status", "collapsed", "preset")
 SUMMARY = ("steps", "best_step", "best_score", "mtd", "wall_time", "device", "git_commit", "created")
 
 
-def devacc_column(task: str) -> str:
-    """The column of a transfer task's dev accuracy, e.g. ``SST2_devacc``."""
-    return f"{task}_devacc"
-
-
-def _number(value: Any) -> float | None:
+def finite(value: Any) -> float | None:
+    """``value`` as a float when it is a finite number (not a bool), else None: the one check of
+    a number read from a result file."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
+
+
+def devacc_column(task: str) -> str:
+    """The column of a transfer task's dev accuracy, e.g. ``SST2_devacc``."""
+    return f"{task}_devacc"
 
 
 def flat_config(record: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -75,18 +84,39 @@ def singular_values(record: Mapping[str, Any]) -> np.ndarray | None:
     return arr if np.isfinite(arr).all() and arr[0] > 0 else None
 
 
+def metric_value(result: Mapping[str, Any], metric: str) -> float | None:
+    """A run's number for ``metric``: an average (sts, transfer), an analysis (alignment,
+    uniformity, align_uniform = their sum, sv_auc = mean singular value / largest), or a task's
+    score. None when the result lacks it."""
+    metrics = result.get("metrics") or {}
+    analysis = result.get("analysis") or {}
+    if metric in ("sts", "transfer"):
+        value = (metrics.get("avg") or {}).get(metric)
+    elif metric in ("alignment", "uniformity"):
+        value = analysis.get(metric)
+    elif metric == "align_uniform":
+        a, u = analysis.get("alignment"), analysis.get("uniformity")
+        value = a + u if finite(a) is not None and finite(u) is not None else None
+    elif metric == "sv_auc":
+        sv = [v for v in analysis.get("singular_values") or () if finite(v) is not None]
+        top = max(sv, default=0.0)
+        value = sum(v / top for v in sv) / len(sv) if top > 0 else None
+    else:
+        task = (metrics.get("tasks") or {}).get(metric)
+        value = task.get("score") if isinstance(task, Mapping) else task
+    return finite(value)
+
+
 def metric(record: Mapping[str, Any], name: str) -> float | None:
-    """A run's number for ``name``: :func:`mocose.claims.metric_value` (averages, analyses, a task's
+    """A run's number for ``name``: :func:`metric_value` (averages, analyses, a task's
     score), plus a transfer task's dev accuracy ``<task>_devacc`` and their mean ``transfer_devacc``
     (over the tasks that have one, as ``metrics.avg.transfer`` is over scores)."""
-    from .claims import metric_value
-
     if name == "transfer_devacc":
         dev = [v for v in (metric(record, devacc_column(t)) for t in TRANSFER_TASKS) if v is not None]
         return float(np.mean(dev)) if dev else None
     if name.endswith("_devacc"):
         entry = ((record.get("metrics") or {}).get("tasks") or {}).get(name[:-len("_devacc")])
-        return _number(entry.get("devacc")) if isinstance(entry, Mapping) else None
+        return finite(entry.get("devacc")) if isinstance(entry, Mapping) else None
     return metric_value(record, name)
 
 
@@ -99,15 +129,28 @@ def run_metrics(record: Mapping[str, Any]) -> dict[str, float | None]:
     return {name: metric(record, name) for name in METRIC_COLUMNS}
 
 
-
-
-
 def is_collapsed(record: Mapping[str, Any]) -> bool:
     """Whether the run collapsed at any validation (STS-B dev below the collapse threshold; training
     goes on after a collapse, so a run may recover: Figure 6)."""
     training = record.get("training") or {}
     return (record.get("status") == "collapsed" or bool(training.get("collapsed"))
             or bool(training.get("collapsed_steps")))
+
+
+def curve_points(record: Mapping[str, Any]) -> list[dict]:
+    """The run's validations as recorded (``training.curve``: one dict per validation)."""
+    return [dict(r) for r in (record.get("training") or {}).get("curve") or () if isinstance(r, Mapping)]
+
+
+def run_curve(result: Mapping[str, Any]) -> list[tuple[float, float]]:
+    """A run's validation curve: (step, STS-B dev Spearman x 100) at each validation."""
+    points = ((finite(r.get("step")), finite(r.get("dev_spearman"))) for r in curve_points(result))
+    return [(step, dev) for step, dev in points if step is not None and dev is not None]
+
+
+def seeds_of(records: Iterable[Mapping[str, Any]]) -> list[int]:
+    """The distinct seeds of ``records``, sorted."""
+    return sorted({r.get("seed") for r in records if isinstance(r.get("seed"), int)})
 
 
 def run_row(record: Mapping[str, Any], run_id: str | None = None) -> dict[str, Any] | None:
@@ -127,7 +170,7 @@ def run_row(record: Mapping[str, Any], run_id: str | None = None) -> dict[str, A
     row.update({k: v for k, v in flat.items() if k not in row})
     row.update(run_metrics(record))
     row.update({"steps": training.get("steps"), "best_step": training.get("best_step"),
-                "best_score": _number(training.get("best_score"))})
+                "best_score": finite(training.get("best_score"))})
     row.update({k: record.get(k) for k in SUMMARY if k not in row})
     return row
 
@@ -145,8 +188,11 @@ def runs_frame(records: Mapping[str, Mapping[str, Any]] | list[Mapping[str, Any]
 
 def load_runs(results_dir: str | os.PathLike, profile: str) -> pd.DataFrame:
     """Every finished run of ``profile`` under ``results_dir`` as one tidy DataFrame row each."""
-    from .profiles import load_profile
-    from .runner.store import load_results
-
     load_profile(profile)  # an unknown profile is refused, naming the valid ones
     return runs_frame(load_results(results_dir, profile))
+
+
+def profiles_with_results(results_dir: str | os.PathLike) -> list[str]:
+    """The known profiles that have at least one result file under ``results_dir``."""
+    root = Path(results_dir)
+    return [p for p in profile_names() if any((root / p / "runs").glob("*.json"))]
