@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from mocose.config import ConfigError
 
-from . import analysis, architecture, augmentation, main_results, queue
-from .spec import (KINDS, METRICS, PLOTS, SHORT_NAMES, STS_TASKS, TRANSFER_TASKS, Artifact, Cell,
-                   Check, Claim, Panel)
+from . import analysis, architecture, augmentation, main_results, queue_studies
+from .spec import KINDS, METRICS, PLOTS, Artifact, Cell, Check, Claim, Panel
 
 __all__ = ["Artifact", "Cell", "Check", "Claim", "Panel", "get", "names", "all_artifacts", "KINDS",
-           "METRICS", "PLOTS", "SHORT_NAMES", "STS_TASKS", "TRANSFER_TASKS"]
+           "METRICS", "PLOTS"]
 
 _ORDER = ("table1", "table2", "table3", "ema_curve", "table4", "augmentations", "table9", "table6b",
           "fig10",
@@ -25,7 +24,7 @@ _ORDER = ("table1", "table2", "table3", "ema_curve", "table4", "augmentations", 
           "align_uniform")
 
 _REGISTRY: dict[str, Artifact] = {}
-for _module in (main_results, architecture, augmentation, queue, analysis):
+for _module in (main_results, architecture, augmentation, queue_studies, analysis):
     for _art in _module.ARTIFACTS:
         if _art.name in _REGISTRY:
             raise ConfigError(f"artifact {_art.name!r} is defined twice")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .main_results import MOCOSE_BEST, SIMCSE
-from .queue import BEST_MTD, LONGEST_MTD, MTD_CELLS, SHORTEST_MTD
+from .queue_studies import BEST_MTD, LONGEST_MTD, MTD_CELLS, SHORTEST_MTD
 from .spec import Artifact, Cell, Claim, beats
 
 # The untrained encoder read with the trained models' pooler, so the spectra compare like with like.

@@ -5,9 +5,11 @@ BERT-flow, the large models, ...) are reference rows: their published numbers, n
 """
 from __future__ import annotations
 
-from .spec import STS_TASKS, TRANSFER_TASKS, Artifact, Cell, Claim, beats, within
+from mocose.evaluation.tasks import STS_TASKS, TRANSFER_TASKS
 
-# The best model (SPEC section 1): the main recipe (ablations.recipe) with FGSM epsilon 5e-9.
+from .spec import Artifact, Cell, Claim, beats, within
+
+# The best model (docs/model.md, The model): the main recipe (ablations.recipe) with FGSM epsilon 5e-9.
 MOCOSE_BEST = {"fgsm_epsilon": 5e-9}
 SIMCSE = {"method": "simcse"}
 BERT_CLS = {"method": "none", "eval_pooler": "cls"}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from mocose.config import COLLAPSE_DEV, Config, ConfigError, concern_of
+from mocose.evaluation.tasks import STS_TASKS, TRANSFER_TASKS
 from mocose.profiles import load_profile
 
 KINDS = ("table", "figure")
@@ -19,11 +20,7 @@ KINDS = ("table", "figure")
 # uniformity), or one task's score; "dev" is a run's mean STS-B dev Spearman x 100 over its
 # validations in a window of steps (curve checks).
 METRICS = ("sts", "transfer", "alignment", "uniformity", "align_uniform", "sv_auc", "dev")
-STS_TASKS = ("STS12", "STS13", "STS14", "STS15", "STS16", "STSBenchmark", "SICKRelatedness")
-TRANSFER_TASKS = ("MR", "CR", "SUBJ", "MPQA", "SST2", "TREC", "MRPC")
-# Column headers of the paper's Tables 1 and 2 (the other task names are printed as they are).
-SHORT_NAMES = {"STSBenchmark": "STS-B", "SICKRelatedness": "SICK-R", "SST2": "SST"}
-# How a figure is drawn (CONTRACT-i8a.md): line (mean per x and series), band (mean line with a
+# How a figure is drawn (mocose/report/plots.py): line (mean per x and series), band (mean line with a
 # shaded band over seeds; a one-cell series is a labelled point), box (box plots over seeds, one
 # box per series at each x), bar (one bar per cell, its paper number printed on it), curves
 # (validation curves over training steps with a seed band), spectrum, align_uniform.

@@ -46,7 +46,7 @@ def _stamp(path: str) -> tuple:
 
 @functools.lru_cache(maxsize=2)
 def _encoder(path: str, stamp: tuple, pooler: str, batch_size: int, device: str):
-    from .encoders import load
+    from .model.encoders import load
     from .evaluation.encode import SentenceEncoder
 
     model, tokenizer = load(path)
@@ -57,7 +57,7 @@ def encode(model: str | os.PathLike, sentences: Iterable[str], pooler: str | Non
            batch_size: int = 128, device: str = "cpu") -> np.ndarray:
     """float32 array [n, d]: row i the embedding of ``sentences[i]`` (the vectors ``evaluate``
     scores; the loaded encoder and its vectors are kept for the next call on the same model)."""
-    from .encoders import choose_pooler
+    from .model.encoders import choose_pooler
 
     if isinstance(sentences, str):
         sentences = [sentences]
@@ -71,7 +71,7 @@ def evaluate(model: str | os.PathLike, tasks: str | list[str] = "sts", pooler: s
              progress: bool = False) -> Results:
     """SentEval's protocol on ``tasks`` (sts, transfer, all, or task names) as ``mocose eval`` runs
     it; the data folder is ``data_dir`` or $MOCOSE_DATA."""
-    from .encoders import choose_pooler
+    from .model.encoders import choose_pooler
     from .evaluation.run import evaluate_model
 
     name = os.fspath(model)

@@ -8,12 +8,11 @@ import sys
 
 # Modules that add subcommands (each defines register(subparsers) and sets func on its parsers).
 COMMAND_MODULES = (
-    "mocose.train",            # train
+    "mocose.training.commands",    # train
     "mocose.evaluation.commands",  # eval, analyze
-    "mocose.download",         # data download
-    "mocose.runner",           # list, reproduce
-    "mocose.report",           # report
-    "mocose.claims",           # claims
+    "mocose.download",             # data download
+    "mocose.runner.commands",      # list, reproduce
+    "mocose.report.commands",      # report, claims
 )
 
 
@@ -31,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from .config import ConfigError
     from .data import DataError
-    from .encoders import EncoderUnavailable
+    from .model.encoders import EncoderUnavailable
 
     args = build_parser().parse_args(argv)
     try:

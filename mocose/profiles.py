@@ -7,7 +7,7 @@ from .config import Config, ConfigError
 
 # Each profile is a set of field overrides on top of the dataclass defaults (the paper's recipe).
 PROFILES: dict[str, dict[str, Any]] = {
-    # SPEC section 1: bert-base-uncased on the full wiki1m, batch 64, lr 3e-5, validate every 100.
+    # The paper's recipe (docs/model.md): bert-base-uncased on the full wiki1m, batch 64, lr 3e-5, validate every 100.
     "paper": {
         "encoder": "bert-base-uncased",
         "train_file": "wiki/wiki1m_for_simcse.txt",

@@ -1,4 +1,4 @@
-"""Embedding-space analyses on STS-B: alignment and uniformity (Wang and Isola, 2020; SPEC section 4)
+"""Embedding-space analyses on STS-B: alignment and uniformity (Wang and Isola, 2020; docs/model.md, Analyses)
 and the normalised singular-value spectrum (the paper's Figure 7).
 
 Both use the sentences of all three STS-B splits (train, dev, test), as SimCSE's analysis takes

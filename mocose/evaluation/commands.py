@@ -54,7 +54,7 @@ def _write(path: str | None, obj: dict) -> None:
 
 def _pooler(args) -> str:
     """--pooler, or the pooling the model folder declares; says which when not asked for."""
-    from ..encoders import choose_pooler
+    from ..model.encoders import choose_pooler
 
     pooler, why = choose_pooler(args.model, args.pooler)
     if not args.pooler:
@@ -83,7 +83,7 @@ def run_eval(args) -> int:
 def run_analyze(args) -> int:
     from ..data import resolve_data_dir
     from ..device import resolve_device
-    from ..encoders import load
+    from ..model.encoders import load
     from .analysis import alignment_uniformity, singular_spectrum
     from .encode import SentenceEncoder
     from .run import versions

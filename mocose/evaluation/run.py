@@ -86,9 +86,9 @@ def versions() -> dict:
 def evaluate_model(model: str, pooler: str = "cls_before_pooler", tasks="sts", data_dir=None,
                    batch_size: int = 128, device: str = "cpu", half: bool = False, progress: bool = True,
                    classifier: str = "pytorch") -> dict:
-    """Load encoder ``model`` (a name, alias or folder; mocose.encoders.load) and evaluate it; the
+    """Load encoder ``model`` (a name, alias or folder; mocose.model.encoders.load) and evaluate it; the
     result also names the model, pooler, data folder, precision, library versions and wall time."""
-    from ..encoders import load, resolve
+    from ..model.encoders import load, resolve
 
     start = time.perf_counter()
     device = resolve_device(device)

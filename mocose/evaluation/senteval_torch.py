@@ -146,6 +146,53 @@ def fit_streams(X: np.ndarray, y: np.ndarray, streams: list[Stream], l2: np.ndar
         return _fit_streams(X, y, streams, l2, nclasses, cfg)
 
 
+def _train_dev_split(streams: list[Stream], rngs: list[np.random.RandomState],
+                     validation_split: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each stream's train and dev rows: its own dev set, or SentEval's random split of train."""
+    trains, devs = [], []
+    for st, rs in zip(streams, rngs):
+        train = np.asarray(st.train)
+        if st.dev is None:
+            perm, cut = rs.permutation(len(train)), int(validation_split * len(train))
+            trains.append(train[perm[cut:]]), devs.append(train[perm[:cut]])
+        else:
+            trains.append(train), devs.append(np.asarray(st.dev))
+    return trains, devs
+
+
+def _cross_entropy_grad(Xa: torch.Tensor, yt: torch.Tensor, W: torch.Tensor, idx: torch.Tensor,
+                        rm: torch.Tensor, R: int, C: int) -> torch.Tensor:
+    """The mean cross-entropy's gradient over each stream's real rows of one batch: [L, R*C, D]."""
+    L, K, D = W.shape
+    xb = Xa.index_select(0, idx).view(L, -1, D)  # [L, b, D]
+    z = torch.bmm(xb, W.transpose(1, 2)).view(L, -1, R, C)
+    p = (z - z.amax(-1, keepdim=True)).exp_()
+    p /= p.sum(-1, keepdim=True)
+    p -= torch.nn.functional.one_hot(yt.index_select(0, idx), C).view(L, -1, 1, C)
+    p *= (rm / rm.sum(1, keepdim=True).clamp(min=1))[:, :, None, None]
+    return torch.bmm(p.view(L, -1, K).transpose(1, 2), xb)
+
+
+def _adam_step(W: torch.Tensor, m: torch.Tensor, v: torch.Tensor, g: torch.Tensor, active: np.ndarray,
+               t_new: np.ndarray, cfg: TorchClassifierConfig) -> tuple[torch.Tensor, ...]:
+    """torch.optim.Adam's update (L2 already in ``g``), one step count per stream; streams not
+    ``active`` (fewer batches in this pass) skip the step entirely."""
+    b1, b2 = cfg.betas
+    bc1 = np.where(active, 1 - b1 ** t_new.astype(np.float64), 1.0)
+    bc2 = np.where(active, np.sqrt(1 - b2 ** t_new.astype(np.float64)), 1.0)
+    step = torch.as_tensor(-cfg.lr / bc1, dtype=torch.float32)[:, None, None]
+    bc2t = torch.as_tensor(bc2, dtype=torch.float32)[:, None, None]
+    if active.all():
+        m.lerp_(g, 1 - b1)
+        v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        W.add_(step * m / (v.sqrt() / bc2t + cfg.eps))
+        return W, m, v
+    a = torch.as_tensor(active)[:, None, None]
+    m = torch.where(a, m.lerp(g, 1 - b1), m)
+    v = torch.where(a, v * b2 + g * g * (1 - b2), v)
+    return torch.where(a, W + step * m / (v.sqrt() / bc2t + cfg.eps), W), m, v
+
+
 def _fit_streams(X, y, streams, l2, nclasses, cfg) -> Fit:
     l2 = np.asarray(l2, dtype=np.float64).reshape(len(streams), -1)
     S, R, C, B = len(streams), l2.shape[1], nclasses, cfg.batch_size
@@ -153,14 +200,7 @@ def _fit_streams(X, y, streams, l2, nclasses, cfg) -> Fit:
     D = Xa.shape[1]
     # SentEval's per-classifier RNG: np.random.seed(seed), then the validation split's draw
     rngs = [np.random.RandomState(cfg.seed) for _ in streams]
-    trains, devs = [], []
-    for st, rs in zip(streams, rngs):
-        train = np.asarray(st.train)
-        if st.dev is None:
-            perm, cut = rs.permutation(len(train)), int(cfg.validation_split * len(train))
-            trains.append(train[perm[cut:]]), devs.append(train[perm[:cut]])
-        else:
-            trains.append(train), devs.append(np.asarray(st.dev))
+    trains, devs = _train_dev_split(streams, rngs, cfg.validation_split)
     dev_idx, dev_mask = _pad(devs)
     dev_x, dev_y = Xa[dev_idx], yt[dev_idx]  # [S, nd, D], [S, nd]
     n_dev = np.array([len(d) for d in devs])
@@ -171,7 +211,6 @@ def _fit_streams(X, y, streams, l2, nclasses, cfg) -> Fit:
     m, v = torch.zeros_like(W), torch.zeros_like(W)
     wd = torch.as_tensor(np.repeat(l2, C, axis=1), dtype=torch.float32)[:, :, None]  # [S, K, 1]
     t = np.zeros(S, dtype=np.int64)  # Adam's step count per stream
-    b1, b2 = cfg.betas
     best_w = W.clone().view(S, R, C, D)
     best = np.full((S, R), -1, dtype=np.int64)
     count = np.zeros((S, R), dtype=np.int64)
@@ -192,30 +231,9 @@ def _fit_streams(X, y, streams, l2, nclasses, cfg) -> Fit:
             for j in range(int(steps.max())):
                 idx, rm = order[:, j * B:(j + 1) * B].reshape(-1), rmask[:, j * B:(j + 1) * B]
                 active = j < steps
-                xb = Xa.index_select(0, idx).view(L, -1, D)  # [L, b, D]
-                z = torch.bmm(xb, W.transpose(1, 2)).view(L, -1, R, C)
-                p = (z - z.amax(-1, keepdim=True)).exp_()
-                p /= p.sum(-1, keepdim=True)
-                p -= torch.nn.functional.one_hot(yt.index_select(0, idx), C).view(L, -1, 1, C)
-                # mean cross-entropy's gradient over the batch's real rows
-                p *= (rm / rm.sum(1, keepdim=True).clamp(min=1))[:, :, None, None]
-                g = torch.bmm(p.view(L, -1, K).transpose(1, 2), xb)  # [L, K, D]
-                # torch.optim.Adam, weight_decay = L2 (added to the gradient), one step count per stream
+                g = _cross_entropy_grad(Xa, yt, W, idx, rm, R, C) + W * wd
                 t_new = t[live] + active
-                bc1 = np.where(active, 1 - b1 ** t_new.astype(np.float64), 1.0)
-                bc2 = np.where(active, np.sqrt(1 - b2 ** t_new.astype(np.float64)), 1.0)
-                step = torch.as_tensor(-cfg.lr / bc1, dtype=torch.float32)[:, None, None]
-                bc2t = torch.as_tensor(bc2, dtype=torch.float32)[:, None, None]
-                g += W * wd
-                if active.all():
-                    m.lerp_(g, 1 - b1)
-                    v.mul_(b2).addcmul_(g, g, value=1 - b2)
-                    W.add_(step * m / (v.sqrt() / bc2t + cfg.eps))
-                else:  # streams with fewer batches in this pass skip this step entirely
-                    a = torch.as_tensor(active)[:, None, None]
-                    m = torch.where(a, m.lerp(g, 1 - b1), m)
-                    v = torch.where(a, v * b2 + g * g * (1 - b2), v)
-                    W = torch.where(a, W + step * m / (v.sqrt() / bc2t + cfg.eps), W)
+                W, m, v = _adam_step(W, m, v, g, active, t_new, cfg)
                 t[live] = t_new
         nepoch += cfg.epoch_size
         # SentEval's fit: score dev, keep the best state, count non-improving checks

@@ -2,7 +2,7 @@
 devices (a job process per slot, reused until a run fails) or a Dask cluster, and keeps one
 atomically written result file per run.
 
-Public API: :func:`load_results` (CONTRACT_RUNS.md), :func:`execute` (a sweep over given configs),
+Public API: :func:`load_results` (the layout in docs/results.md), :func:`execute` (a sweep over given configs),
 ``register`` (the ``list`` and ``reproduce`` commands).
 """
 from .commands import main, register, run_report

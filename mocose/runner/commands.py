@@ -19,10 +19,10 @@ from .job import run_job
 from .plan import counts, results_root
 from .sweep import execute
 
-# The registry module (CONTRACT_RUNS.md: names(), get(name)); tests point this at a small stand-in.
+# The registry module (ablations/__init__.py: names(), get(name)); tests point this at a small stand-in.
 REGISTRY_ENV = "MOCOSE_REGISTRY"
 DEFAULT_REGISTRY = "ablations"
-# The report entry point (mocose/report.py): build(names, profile, results_dir, plots_dir).
+# The report entry point (mocose/report/build.py): build(names, profile, results_dir, plots_dir).
 REPORT_ENTRY = "build"
 # Runs per cell unless --seeds says otherwise: with one seed no claim can be tested at all.
 DEFAULT_SEEDS = 3

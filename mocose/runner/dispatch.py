@@ -81,7 +81,7 @@ def available_cores() -> int:
 
 
 # Jobs sharing one GPU by default: on one H100, 4 at a time gave 1.76x the throughput of one,
-# 8 gave 2.12x (README "GPUs: devices, several jobs per GPU, precision").
+# 8 gave 2.12x (docs/gpus.md, "Devices, several jobs per GPU, precision").
 DEFAULT_GPU_SLOTS = 4
 DEVICES_HELP = ("'cpu', 'cpu:N' (N parallel CPU jobs) or a comma-separated list of 'cuda:I' or "
                 f"'cuda:IxK' (K jobs at a time on GPU I; default K={DEFAULT_GPU_SLOTS})")

@@ -30,10 +30,10 @@ from . import store
 
 # Tests name a picklable stand-in for run_experiment here ("module:function"); users never need it.
 EXPERIMENT_ENV = "MOCOSE_EXPERIMENT_FN"
-DEFAULT_EXPERIMENT = "mocose.experiment:run_experiment"
+DEFAULT_EXPERIMENT = "mocose.training.experiment:run_experiment"
 # ... and for the step that evaluates a finished run's kept checkpoint on more tasks.
 EVALUATE_ENV = "MOCOSE_EVALUATE_FN"
-DEFAULT_EVALUATE = "mocose.experiment:evaluate_more"
+DEFAULT_EVALUATE = "mocose.training.experiment:evaluate_more"
 PARENT_ENV = "MOCOSE_JOB_PARENT"
 
 

@@ -72,12 +72,12 @@ def counts(plan: Plan) -> dict[str, int]:
 # What a run costs, by (profile, device kind): seconds a training step takes with everything a step
 # brings (the validations every eval_steps, the saved states), and the fixed seconds a run adds
 # (loading, the final evaluation and analysis). Used until the results folder holds past runs of the
-# profile on that kind of device. Measured (README "Running at paper scale"; benchmarks/jobs.py):
+# profile on that kind of device. Measured (docs/gpus.md, "Running at paper scale"; benchmarks/jobs.py):
 # cuda on one H100, one job on it, the fixed parts with a fresh process each (a reused job process
 # saves its start: table3 smoke took 16.7 s a run with a process per run, 4.9 s reused); paper is a
 # bert-base-shaped encoder: 0.0546 s a step plus a 2.6 s validation every 100 steps. cpu on cpu:
-# the README's main job in a fresh clone on the quiet 2-core machine (the recipe of now: BERT head
-# init, queue started 1/4 full): 100 steps in 252 s of training (its 4 validations included), 330 s
+# the README's main job in a fresh clone on the quiet 2-core machine (BERT head init, queue
+# started 1/4 full; docs/measurements.md): 100 steps in 252 s of training (its 4 validations included), 330 s
 # for the whole command with the pip install and the STS evaluation, so 2.52 s a step and 78 s
 # fixed (the install makes it longer, the analysis a reproduced run adds, STS-B's alignment,
 # uniformity and spectrum, shorter: a rough figure). smoke on cpu: the
@@ -138,7 +138,7 @@ def run_steps(config: Config, data_dir: str | os.PathLike | None) -> int | None:
     """Training steps of a run (0 for method none; None when its data cannot be counted)."""
     if config.model.method == "none":
         return 0
-    from ..train import total_steps
+    from ..training.batches import total_steps
 
     sentences = training_sentences(config, data_dir)
     return None if sentences is None else total_steps(config, sentences)

@@ -1,6 +1,6 @@
 """The results folder: where a run's result, failure record and work dir live, written atomically.
 
-Layout (CONTRACT_RUNS.md)::
+Layout (also in docs/results.md)::
 
     RESULTS/<profile>/runs/<run_id>.json     a finished run (status ok or collapsed)
     RESULTS/<profile>/failed/<run_id>.json   the last failure of a run not finished yet
@@ -92,7 +92,7 @@ def read_json(path: Path) -> dict[str, Any]:
         return json.load(f)
 
 
-# Fields every result file carries (CONTRACT_RUNS.md), with their types; a file without them was
+# Fields every result file carries (docs/results.md), with their types; a file without them was
 # not written by a finished job (a hand edit, a copy cut short) and is never counted as done.
 RESULT_FIELDS: dict[str, type | tuple[type, ...]] = {
     "schema": int, "run_id": str, "profile": str, "status": str, "config": dict, "metrics": dict}
