@@ -24,7 +24,7 @@ from scipy.stats import spearmanr
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from mocose.data import resolve_data_dir  # noqa: E402
-from mocose.encoders import load  # noqa: E402
+from mocose.model.encoders import load  # noqa: E402
 from mocose.evaluation import STS_TASKS, SentenceEncoder, evaluate  # noqa: E402
 from mocose.evaluation.readers import clear_caches  # noqa: E402
 from mocose.evaluation.tasks import STS_SUBSETS  # noqa: E402

@@ -33,7 +33,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from mocose.data import resolve_data_dir  # noqa: E402
-from mocose.encoders import cache_dir  # noqa: E402
+from mocose.model.encoders import cache_dir  # noqa: E402
 from mocose.evaluation import senteval_torch  # noqa: E402
 from mocose.evaluation.tasks import SHORT_NAMES, TRANSFER_TASKS, parse_tasks  # noqa: E402
 from mocose.evaluation.transfer import evaluate_transfer_task  # noqa: E402
@@ -71,7 +71,7 @@ class CachedEncoder:
         if new:
             clock = Clock()
             if self.enc is None:
-                from mocose.encoders import load
+                from mocose.model.encoders import load
                 from mocose.evaluation import SentenceEncoder
 
                 net, tok = load(self.model)

@@ -58,7 +58,7 @@ def bert_base_folder(work: Path) -> Path:
     """A bert-base-shaped encoder with random weights (the real one needs the network)."""
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from mocose.encoders import minilm_path
+    from mocose.model.encoders import minilm_path
 
     folder = work / "bert-base-random"
     if not (folder / "config.json").is_file():

@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from mocose.negatives import reduce_negatives
+from mocose.model.negatives import reduce_negatives
 
 
 def main() -> None:

@@ -17,8 +17,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from mocose import encoders
-from mocose.model import Batch, MoCoSE
+from mocose.model import encoders
+from mocose.model.builder import Batch, MoCoSE
 from mocose.profiles import load_profile
 
 SENTENCE = "the quick brown fox jumps over the lazy dog while the cat watches from a sunny window sill"
@@ -79,8 +79,8 @@ def bench(profile: str, queue_size: int, batch_size: int, length: int, steps: in
 
     q = torch.randn(batch_size, model.queue.dim, requires_grad=True)
     k = torch.randn(batch_size, model.queue.dim, requires_grad=True)
-    from mocose.losses import info_nce
-    from mocose.negatives import reduce_negatives
+    from mocose.model.infonce import info_nce
+    from mocose.model.negatives import reduce_negatives
 
     def loss_only() -> None:
         info_nce(q, k, reduce_negatives(model.queue.negatives(), model.negatives_code), 0.05).backward()

@@ -30,7 +30,7 @@ def data_folder(monkeypatch):
 def run_cut_at(monkeypatch, step: int, start_run) -> None:
     """Call ``start_run()`` with training made to die (KeyboardInterrupt) as it reaches ``step``,
     after the state saved before it: a killed run to resume."""
-    from mocose import train as train_mod
+    from mocose.training import loop as train_mod
 
     real_batch = train_mod.Batches.batch
 

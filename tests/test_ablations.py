@@ -293,7 +293,7 @@ def test_figure5_and_6_run_the_authors_eta0_schedule():
     pred = ablations.get("fig6").cell("predictor, eta 0").overrides
     assert sym == {"ema_decay": 0.0, "ema_total_steps": 15000, "pred_layers": 0}
     assert pred == {"ema_decay": 0.0, "ema_total_steps": 15000}
-    from mocose.ema import ema_decay_at
+    from mocose.model.ema import ema_decay_at
 
     assert ema_decay_at(10000, 0.0, 15000) == pytest.approx(0.75)  # where Figure 6 leaves 0
     for name in ("fig5", "fig6"):  # the report prints why short profiles cannot show the recovery

@@ -1,11 +1,11 @@
-"""Embedding-level augmentations: each semantic of SPEC section 3 against hand-worked truth."""
+"""Embedding-level augmentations: each semantic of docs/model.md's Augmentations against hand-worked truth."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from mocose.augment import (EmbeddingAugmenter, cut_count, feature_cutoff, shuffle_positions,
+from mocose.model.augment import (EmbeddingAugmenter, cut_count, feature_cutoff, shuffle_positions,
                             token_cutoff)
 from mocose.config import AugmentConfig
 

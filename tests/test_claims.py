@@ -10,8 +10,9 @@ from scipy import stats as sps
 
 import ablations
 from ablations.spec import Artifact, Cell, Check, Claim, beats, collapses, recovers, within
-from mocose import claims
-from mocose.claims import (FAILS, HOLDS, INCONCLUSIVE, NO_PAPER, NOT_AT_PROFILE, NOT_ENOUGH, Stats)
+from mocose.report import claims
+from mocose.report.claims import FAILS, HOLDS, INCONCLUSIVE, NO_PAPER, NOT_AT_PROFILE, NOT_ENOUGH
+from mocose.report.stats import Stats
 from mocose.cli import main
 
 

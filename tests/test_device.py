@@ -101,14 +101,14 @@ def test_cli_refuses_a_bad_device_before_any_work(tmp_path):
 def test_precision_is_configuration_recorded_and_set_per_run(tmp_path, monkeypatch):
     """matmul_precision and autocast are validated config fields; a run sets them (bf16 autocast
     works on the CPU too), records them, and a later run with other values sets its own."""
-    from mocose import train as train_mod
+    from mocose.training import loop as train_mod, validation as validation_mod
     from mocose.profiles import load_profile
 
     with pytest.raises(ConfigError, match="matmul_precision must be one of highest, high, medium"):
         load_profile("smoke").override({"matmul_precision": "tf32"})
     with pytest.raises(ConfigError, match="autocast must be one of none, bf16"):
         load_profile("smoke").override({"autocast": "fp16"})
-    monkeypatch.setattr(train_mod, "VALIDATION_SAMPLE", 32)
+    monkeypatch.setattr(validation_mod, "VALIDATION_SAMPLE", 32)
     small = {"train_sentences": 16, "batch_size": 8, "eval_steps": 2, "max_steps": 2, "queue_size": 16}
     before = torch.get_float32_matmul_precision()
     try:

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from mocose.ema import EMA, ema_decay_at
-from mocose.losses import info_nce
+from mocose.model.ema import EMA, ema_decay_at
+from mocose.model.infonce import info_nce
 
 
 @pytest.mark.parametrize("eta", [0.85, 0.5, 0.0])

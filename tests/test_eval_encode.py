@@ -14,7 +14,7 @@ SENTENCES = ["a cat sat on the mat .", "dogs", "a cat sat on the mat .", "", "th
 
 @pytest.fixture(scope="module")
 def tiny():
-    from mocose.encoders import load
+    from mocose.model.encoders import load
 
     return load("tiny-random-bert")
 

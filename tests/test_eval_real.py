@@ -12,7 +12,7 @@ def test_minilm_mean_pooled_stsb_test_is_mteb_s_82_03():
         data = resolve_data_dir(None)
     except Exception:
         pytest.skip("set MOCOSE_DATA to the data folder")
-    from mocose.encoders import EncoderUnavailable, load
+    from mocose.model.encoders import EncoderUnavailable, load
     from mocose.evaluation import SentenceEncoder, evaluate
 
     try:

@@ -17,7 +17,7 @@ from mocose.evaluation.tasks import STS_SUBSETS, TASKS
 
 @pytest.fixture(scope="module")
 def tiny_encoder():
-    from mocose.encoders import load
+    from mocose.model.encoders import load
     from mocose.evaluation import SentenceEncoder
 
     model, tokenizer = load("tiny-random-bert")

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,11 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mocose import encoders
+from mocose.model import encoders
 from mocose.cli import main
 from mocose.data import write_manifest
 from mocose.evaluation.readers import clear_caches
-from mocose.profiles import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -181,10 +179,10 @@ def test_truncated_or_empty_data_file_is_refused_naming_it(tmp_path, capsys, man
 
 @pytest.mark.parametrize("task", ["STSBenchmark", "TREC"])
 def test_a_damaged_data_file_is_refused_before_the_model_loads(tmp_path, capsys, monkeypatch, task):
-    import mocose.encoders
+    import mocose.model.encoders
 
     loaded = []
-    monkeypatch.setattr(mocose.encoders, "load", lambda *a, **k: loaded.append(a) or 1 / 0)
+    monkeypatch.setattr(mocose.model.encoders, "load", lambda *a, **k: loaded.append(a) or 1 / 0)
     data = stsb_copy(tmp_path, manifest=False)
     shutil.copytree(DATA / "senteval" / "TREC", data / "senteval" / "TREC")
     damaged = (data / "senteval" / "STS" / "STSBenchmark" / "sts-test.csv" if task == "STSBenchmark"

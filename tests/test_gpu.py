@@ -49,7 +49,7 @@ def test_train_on_the_default_gpu_with_validation_and_evaluate(tmp_path, profile
 def test_resume_of_a_killed_gpu_run_repeats_the_straight_run(tmp_path, monkeypatch):
     """Under --deterministic a run cut after its saved state and resumed gives the same losses and
     validations as one never cut: the CUDA random state (dropout masks) is restored too."""
-    from mocose import train as train_mod
+    from mocose.training import loop as train_mod
     from mocose.profiles import load_profile
 
     config = load_profile("smoke").override({"train_sentences": 96, "eval_steps": 2, "max_steps": 6})

@@ -5,10 +5,10 @@ import pytest
 import torch
 from torch import nn
 
-from mocose import encoders
+from mocose.model import encoders
 from mocose.config import ConfigError, ModelConfig
-from mocose.heads import MLPHead, Pooler, Predictor, Projection, init_head_
-from mocose.model import MoCoSE, SimCSE
+from mocose.model.heads import MLPHead, Pooler, Predictor, Projection, init_head_
+from mocose.model.builder import MoCoSE, SimCSE
 from mocose.profiles import load_profile
 
 

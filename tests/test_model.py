@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from mocose import encoders
-from mocose.model import Batch, MoCoSE, SimCSE
+from mocose.model import encoders
+from mocose.model.builder import Batch, MoCoSE, SimCSE
 from mocose.profiles import load_profile
 
 

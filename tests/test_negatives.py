@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from mocose.config import parse_queue_negatives
-from mocose.negatives import kmeans, reduce_negatives
+from mocose.model.negatives import kmeans, reduce_negatives
 
 
 def gen(seed: int) -> torch.Generator:

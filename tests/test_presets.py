@@ -9,15 +9,19 @@ import pytest
 import torch
 
 import ablations
-from mocose import encoders, evaluation, train as train_mod
-from mocose.augment import EmbeddingAugmenter
+from mocose import evaluation
+from mocose.model import encoders
+from mocose.training import validation as validation_mod
+from mocose.model.augment import EmbeddingAugmenter
 from mocose.config import AugmentConfig, Config, ConfigError, QueueConfig
 from mocose.evaluation import SentenceEncoder
-from mocose.experiment import evaluate_trained
-from mocose.model import MoCoSE, evaluation_augmentation
+from mocose.training.experiment import evaluate_trained
+from mocose.model.builder import MoCoSE, evaluation_augmentation
 from mocose.presets import HABITS, apply_preset, preset_configs, preset_name, preset_values
 from mocose.profiles import load_profile
-from mocose.train import Batches, resolve_config, total_steps, train
+from mocose.training.batches import Batches, total_steps
+from mocose.training.commands import resolve_config
+from mocose.training.loop import train
 
 SMALL = {"train_sentences": 44, "batch_size": 8, "eval_steps": 5, "queue_size": 16}
 
@@ -165,13 +169,13 @@ def trained(tmp_path_factory):
         {**SMALL, "token_cutoff": 0.1, "fgsm_epsilon": 5e-9})
     # the seven STS test sets take minutes on a shared machine: a stand-in selection score that
     # differs from dev (the real average is tested in the evaluation tests; here the wiring is)
-    old = train_mod.VALIDATION_SAMPLE, evaluation.sts_test_average
-    train_mod.VALIDATION_SAMPLE = 32
+    old = validation_mod.VALIDATION_SAMPLE, evaluation.sts_test_average
+    validation_mod.VALIDATION_SAMPLE = 32
     evaluation.sts_test_average = lambda enc, data_dir: evaluation.stsb_dev_spearman(enc, data_dir) - 1.0
     try:
         summary = train(config, folder / "run", data_dir=_data_dir(), progress=False)
     finally:
-        train_mod.VALIDATION_SAMPLE, evaluation.sts_test_average = old
+        validation_mod.VALIDATION_SAMPLE, evaluation.sts_test_average = old
     return config, summary, folder / "run"
 
 

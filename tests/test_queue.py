@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from mocose.config import ConfigError, QueueConfig, parse_queue_slice
-from mocose.queue import NegativeQueue
+from mocose.model.queue import NegativeQueue
 
 
 def batch(start: int, b: int, d: int = 2) -> torch.Tensor:

@@ -21,7 +21,7 @@ import torch
 
 import ablations
 from mocose.profiles import profile_names
-from mocose.queue import NegativeQueue
+from mocose.model.queue import NegativeQueue
 
 
 class AuthorsQueue:

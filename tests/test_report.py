@@ -1,4 +1,4 @@
-"""The report from synthetic result files (written per CONTRACT_RUNS.md): statistics, verdicts,
+"""The report from synthetic result files (written in the layout of docs/results.md): statistics, verdicts,
 missing cells, collapse marks, the paper's table layouts, the run DataFrame, the files it writes and
 the figures' axes."""
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 from pathlib import Path
 
 import matplotlib.collections as mcoll
@@ -16,9 +17,10 @@ from scipy import stats as sps
 import ablations
 from mocose.config import ConfigError
 import mocose
-from mocose import claims, plots, report
-from mocose.claims import FAILS, HOLDS, INCONCLUSIVE, NOT_ENOUGH, Stats
-from ablations.spec import STS_TASKS, TRANSFER_TASKS, Check
+from mocose.report import build as report, cells, plots, provenance, tables
+from mocose.report import commands as report_commands
+from mocose.report.claims import FAILS, HOLDS, NOT_ENOUGH
+from mocose.evaluation.tasks import STS_TASKS, TRANSFER_TASKS
 
 PROFILE = "smoke"
 
@@ -134,14 +136,14 @@ def test_completed_claim_holds_and_fails(tmp_path):
     for label, values in {"+ FGSM (5e-9)": (77.0, 77.2, 77.1), "dropout only": (76.0, 76.1, 75.9)}.items():
         for i, v in enumerate(values):
             write_result(root, "augmentations", label, i, v)
-    rep = report.analyse(ablations.get("augmentations"), PROFILE,
+    rep = cells.analyse(ablations.get("augmentations"), PROFILE,
                          *report.read_records(root, PROFILE))
     fgsm, others = rep.claims
     assert fgsm.verdict == HOLDS and fgsm.checks[0].diff == pytest.approx(1.1)
     assert others.verdict == NOT_ENOUGH  # the other augmentations have no runs
     for i, v in enumerate((79.0, 79.5)):  # an augmentation clearly above dropout alone
         write_result(root, "augmentations", "+ position shuffle", i, v)
-    rep = report.analyse(ablations.get("augmentations"), PROFILE, *report.read_records(root, PROFILE))
+    rep = cells.analyse(ablations.get("augmentations"), PROFILE, *report.read_records(root, PROFILE))
     assert rep.claims[1].verdict == FAILS
 
 
@@ -170,7 +172,7 @@ def test_failed_runs_and_collapse_are_reported(tmp_path):
         path = plots / PROFILE / f"fig5{ext}"
         assert path.is_file() and path.stat().st_size > 1000
     md = (root / PROFILE / "reports" / "fig5.md").read_text()
-    assert "../../../plots/smoke/fig5.png" in md and report.COLLAPSE_MARK in md
+    assert "../../../plots/smoke/fig5.png" in md and cells.COLLAPSE_MARK in md
 
 
 def test_figures_are_drawn_with_and_without_results(tmp_path):
@@ -199,7 +201,7 @@ def test_table2_reads_transfer_scores(tmp_path):
     for i, (m, s) in enumerate(((85.0, 85.2), (85.1, 85.1), (84.9, 85.3))):
         write_result(root, "table2", "MoCoSE-BERT", i, transfer=m)
         write_result(root, "table2", "SimCSE-BERT", i, transfer=s)
-    rep = report.analyse(ablations.get("table2"), PROFILE, *report.read_records(root, PROFILE))
+    rep = cells.analyse(ablations.get("table2"), PROFILE, *report.read_records(root, PROFILE))
     within = rep.claims[0]
     assert within.checks[0].metric == "transfer" and within.verdict == HOLDS
     cell = next(cd for cd in rep.cells if cd.cell.label == "MoCoSE-BERT")
@@ -208,7 +210,7 @@ def test_table2_reads_transfer_scores(tmp_path):
 
 def test_report_command_is_registered(tmp_path, capsys):
     parser = argparse.ArgumentParser()
-    report.register(parser.add_subparsers())
+    report_commands.register(parser.add_subparsers())
     args = parser.parse_args(["report"])
     assert (args.profile, str(args.results), str(args.plots), args.names, args.preset) == (
         None, "results", "plots", [], "clean")
@@ -230,7 +232,7 @@ def test_report_command_is_registered(tmp_path, capsys):
 
 
 def test_fgsm_changed_fraction_is_shown(tmp_path):
-    """Table 9 says how much of the input FGSM really changed (SPEC section 3)."""
+    """Table 9 says how much of the input FGSM really changed (docs/model.md, Augmentations)."""
     root = tmp_path / "results"
     body = write_result(root, "table9", "eps 1e-9", 0, 75.0)
     body["training"]["diagnostics"] = {"fgsm_changed_fraction": 0.125}
@@ -266,9 +268,8 @@ def test_load_runs_is_one_tidy_row_per_run(tmp_path):
 def test_readme_example_runs(tmp_path, monkeypatch):
     """The README's DataFrame example, run as written from a folder holding ./results."""
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = text[text.index("## The report"):]
-    code = section[section.index("```python") + len("```python"):]
-    code = code[:code.index("```")]
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    code = next(b for b in blocks if "load_runs" in b)
     monkeypatch.chdir(tmp_path)
     for i, v in enumerate((76.0, 78.0)):
         write_result(tmp_path / "results", "table3", "eta 0.85", i, v)
@@ -280,13 +281,13 @@ def test_readme_example_runs(tmp_path, monkeypatch):
 
 
 def test_preset_comes_from_the_config(tmp_path):
-    from mocose.frame import preset_of
+    from mocose.report.runs import preset_of
 
     body = write_result(tmp_path / "results", "table3", "eta 0.85", 0, 76.0)
     assert preset_of(body) == "clean"  # the config names no preset
     body["flat_config"]["preset"] = "authors"
     assert preset_of(body) == "authors"
-    lines = report.provenance_lines(PROFILE, [body])
+    lines = provenance.provenance_lines(PROFILE, [body])
     assert any("**Preset**: `authors`" in line for line in lines)
     assert any("Model selection**: `stsb_dev`" in line for line in lines)
     assert any("`smoke`" in line and "Not a reproduction" in line for line in lines)
@@ -308,8 +309,8 @@ def test_table1_in_the_papers_layout(tmp_path):
         write_result(root, "table1", "MoCoSE", i, task_scores=s)
     write_result(root, "table1", "BERT-[CLS]", 0, 50.0)  # not in the paper: a suite addition
     report.build(["table1"], PROFILE, root, tmp_path / "plots")
-    rep = report.analyse(ablations.get("table1"), PROFILE, *report.read_records(root, PROFILE))
-    frame = report.display_frame(report.layout(rep))
+    rep = cells.analyse(ablations.get("table1"), PROFILE, *report.read_records(root, PROFILE))
+    frame = tables.display_frame(tables.layout(rep))
     assert list(frame.columns) == ["Model", "STS12", "STS13", "STS14", "STS15", "STS16", "STS-B",
                                    "SICK-R", "Avg."]
     assert list(frame["Model"]) == SLIDE4_TABLE1_ROWS
@@ -319,7 +320,7 @@ def test_table1_in_the_papers_layout(tmp_path):
     # the average of 70..76 (+i) is 73 + i -> 74.00 ± 1.00; the paper's 77.27
     assert mocose_row["Avg."] == "74.00 ± 1.00 (77.27)"
     assert frame[frame["Model"] == "GloVe (avg.)"].iloc[0]["Avg."] == "— (61.32)"
-    additions = report.additions_frame(rep)
+    additions = tables.additions_frame(rep)
     assert list(additions.iloc[:, 0]) == ["BERT-[CLS]"] and additions.iloc[0]["Ours"] == "50.00"
     out = root / PROFILE / "reports"
     md = (out / "table1.md").read_text()
@@ -341,8 +342,8 @@ def test_table2_compares_mocose_on_dev_accuracy(tmp_path):
         write_result(root, "table2", "MoCoSE-BERT", i, transfer=84.0, devacc=dev)
         write_result(root, "table2", "SimCSE-BERT", i, transfer=85.0 + i, devacc=90.0)
     report.build(["table2"], PROFILE, root, tmp_path / "plots")
-    rep = report.analyse(ablations.get("table2"), PROFILE, *report.read_records(root, PROFILE))
-    frame = report.display_frame(report.layout(rep)).set_index("Model")
+    rep = cells.analyse(ablations.get("table2"), PROFILE, *report.read_records(root, PROFILE))
+    frame = tables.display_frame(tables.layout(rep)).set_index("Model")
     assert list(frame.columns) == ["MR", "CR", "SUBJ", "MPQA", "SST", "TREC", "MRPC", "Avg."]
     assert frame.loc["MoCoSE-BERT ‡", "SST"] == "86.50 ± 0.50 (86.35)"  # dev accuracy
     assert frame.loc["MoCoSE-BERT ‡", "Avg."] == "86.50 ± 0.50 (85.46)"
@@ -355,8 +356,8 @@ def test_table2_compares_mocose_on_dev_accuracy(tmp_path):
 
 
 def test_table4_is_printed_as_proj_pred_corr(tmp_path):
-    rep = report.analyse(ablations.get("table4"), PROFILE, {}, {})
-    frame = report.display_frame(report.layout(rep))
+    rep = cells.analyse(ablations.get("table4"), PROFILE, {}, {})
+    frame = tables.display_frame(tables.layout(rep))
     assert list(frame.columns) == ["Proj.", "Pred.", "Corr."]  # slide 5
     assert list(frame["Proj."]) == ["0", "", "", "1", "", "", "2", "", "", "3", "", ""]
     assert list(frame["Pred."]) == ["1", "2", "3"] * 4
@@ -366,8 +367,8 @@ def test_table4_is_printed_as_proj_pred_corr(tmp_path):
 def test_grid_table_has_a_spanning_column_header(tmp_path):
     root = tmp_path / "results"
     report.build(["table7"], PROFILE, root, tmp_path / "plots")
-    rep = report.analyse(ablations.get("table7"), PROFILE, {}, {})
-    lay = report.layout(rep)
+    rep = cells.analyse(ablations.get("table7"), PROFILE, {}, {})
+    lay = tables.layout(rep)
     assert lay.columns == ["128", "256", "512", "1024", "4096"] and lay.column_title
     tex = (root / PROFILE / "reports" / "table7.tex").read_text()
     assert r"\multicolumn{5}{c}{" + lay.column_title + "}" in tex
@@ -375,7 +376,7 @@ def test_grid_table_has_a_spanning_column_header(tmp_path):
 
 # -- figures: the paper's axes ---------------------------------------------------------------------------
 def _cells(name: str, root: Path):
-    return report.analyse(ablations.get(name), PROFILE, *report.read_records(root, PROFILE)).cells
+    return cells.analyse(ablations.get(name), PROFILE, *report.read_records(root, PROFILE)).cells
 
 
 def test_mtd_axis_is_linear_from_zero(tmp_path):

@@ -4,7 +4,6 @@ must fail loudly, naming the model; every other run must succeed."""
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ MODEL_AUGMENTS = ("synonym", "paraphrase", "back_translation", "spelling")
 
 
 def _unavailable_here(name: str) -> bool:
-    from mocose.text_augment import check_text_augment_available
+    from mocose.training.text_augment import check_text_augment_available
 
     try:
         check_text_augment_available(name)

@@ -36,7 +36,7 @@ def fake_score(ema_decay: float, seed: int) -> float:
 
 
 def fake_experiment(config, data_dir, work_dir, device="cpu", resume=True, progress=True):
-    """Stands in for mocose.experiment.run_experiment: logs its start, keeps a 'checkpoint' in the
+    """Stands in for mocose.training.experiment.run_experiment: logs its start, keeps a 'checkpoint' in the
     work dir, sleeps MOCOSE_FAKE_SLEEP seconds, fails as its ema_decay says, returns a body."""
     run_id = config.digest()
     work_dir = Path(work_dir)

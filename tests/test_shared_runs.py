@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ablations.spec import STS_TASKS, TRANSFER_TASKS, Artifact, Cell
+from ablations.spec import Artifact, Cell
+from mocose.evaluation.tasks import STS_TASKS, TRANSFER_TASKS
 from mocose.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

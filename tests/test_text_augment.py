@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from mocose.encoders import EncoderUnavailable
-from mocose.text_augment import (KEYBOARD, MODELS, KeyboardTypos, TextAugmentUnavailable,
+from mocose.model.encoders import EncoderUnavailable
+from mocose.training.text_augment import (KEYBOARD, MODELS, KeyboardTypos, TextAugmentUnavailable,
                                  build_text_augmenter, check_text_augment_available,
                                  missing_models)
 
@@ -129,7 +129,7 @@ def test_model_check_reads_the_hub_cache(tmp_path):
 
 
 def test_missing_nlpaug_is_named_with_the_pip_extra(tmp_path, monkeypatch):
-    import mocose.text_augment as ta
+    import mocose.training.text_augment as ta
 
     monkeypatch.setattr(ta, "nlpaug_installed", lambda: False)
     with pytest.raises(TextAugmentUnavailable, match=r"nlpaug.*text-aug"):
@@ -155,7 +155,7 @@ def test_nlpaug_wrapper_runs_on_its_own_seeded_randomness():
     import numpy as np
     import torch
 
-    from mocose.text_augment import NlpaugAugmenter
+    from mocose.training.text_augment import NlpaugAugmenter
 
     random.seed(5)
     np.random.seed(5)

@@ -6,20 +6,22 @@ from conftest import run_cut_at
 import torch
 from transformers import AutoModel
 
-from mocose import encoders, train as train_mod
-from mocose.checkpoint import load_model_folder, save_model_folder
+from mocose.model import encoders
+from mocose.training import loop as train_mod, validation as validation_mod
+from mocose.model.checkpoint import load_model_folder, save_model_folder
 from mocose.config import ConfigError
 from mocose.data import DataError
-from mocose.model import MoCoSE
+from mocose.model.builder import MoCoSE
 from mocose.profiles import load_profile
-from mocose.train import resolve_config, train
+from mocose.training.commands import resolve_config
+from mocose.training.loop import train
 
 SMALL = {"train_sentences": 48, "batch_size": 8, "eval_steps": 3, "max_steps": 6, "queue_size": 16}
 
 
 @pytest.fixture(autouse=True)
 def cheap_validation(monkeypatch):
-    monkeypatch.setattr(train_mod, "VALIDATION_SAMPLE", 32)
+    monkeypatch.setattr(validation_mod, "VALIDATION_SAMPLE", 32)
 
 
 def losses(folder):
