@@ -29,6 +29,7 @@ TEXT_AUGMENTS = ("none", "typos", "spelling", "synonym", "paraphrase", "back_tra
 QUEUE_COMPATS = ("suite", "authors")
 SELECTIONS = ("stsb_dev", "sts_test_avg")
 LR_SCHEDULES = ("linear", "constant")
+OPTIMIZERS = ("adamw_hf", "adamw_torch")  # mocose.training.optimizer
 MATMUL_PRECISIONS = ("highest", "high", "medium")  # torch.set_float32_matmul_precision; high = TF32
 AUTOCASTS = ("none", "bf16")
 HEAD_INITS = ("bert", "pytorch")  # mocose.model.heads.HEAD_INITS
@@ -139,6 +140,7 @@ class TrainConfig:
     batch_size: int = 64
     learning_rate: float = 3e-5
     lr_schedule: str = "linear"
+    optimizer: str = "adamw_hf"  # the authors' Trainer's AdamW (epsilon inside the bias correction)
     weight_decay: float = 1e-6
     max_grad_norm: float = 1.0  # 0: no clipping
     eval_steps: int = 100
@@ -159,6 +161,7 @@ class TrainConfig:
         within("batch_size", self.batch_size, 2)
         within("learning_rate", self.learning_rate, 0, lo_open=True)
         one_of("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        one_of("optimizer", self.optimizer, OPTIMIZERS)
         within("weight_decay", self.weight_decay, 0)
         within("max_grad_norm", self.max_grad_norm, 0)
         within("eval_steps", self.eval_steps, 1)

@@ -27,22 +27,11 @@ from ..model.checkpoint import load_tree, replace_folder, save_model_folder, sav
 from ..presets import preset_name
 from . import validation
 from .batches import Batches, total_steps
+from .optimizer import build_optimizer
 from .run_folder import check_best_checkpoint, check_run_folder, clear_run_folder, truncate_log
 from .step import TrainStep
 
 LOG_EVERY = 10
-
-
-def build_optimizer(model: torch.nn.Module, config: Config) -> torch.optim.Optimizer:
-    """AdamW as the Hugging Face Trainer builds it: no weight decay on biases and LayerNorms."""
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if p.requires_grad:
-            (no_decay if name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name
-             or p.ndim == 1 else decay).append(p)
-    groups = [{"params": decay, "weight_decay": config.train.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=config.train.learning_rate, betas=(0.9, 0.999), eps=1e-8)
 
 
 def model_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
