@@ -91,3 +91,26 @@ def test_simcse_two_views_differ_by_dropout():
     model, batch = make(method="simcse")
     out = model(batch)
     assert out.loss.item() > 0 and out.num_negatives == 0
+
+
+def test_given_head_weights_load_into_both_branches():
+    model, batch = make()
+    heads = {f"{h}.{k}": torch.full_like(v, 0.5 + i) for i, h in enumerate(MoCoSE.HEADS)
+             for k, v in getattr(model, h).state_dict().items()}
+    model.load_heads(heads)
+    assert torch.equal(model.projection[0].weight, torch.full_like(model.projection[0].weight, 1.5))
+    assert torch.equal(model.predictor[0].bias, torch.full_like(model.predictor[0].bias, 2.5))
+    for online, target in ((model.pooler, model.target_pooler), (model.projection, model.target_projection)):
+        for (n, a), (_, b) in zip(online.state_dict().items(), target.state_dict().items()):
+            assert torch.equal(a, b), n
+    assert model.projection[0].weight.requires_grad  # still the model's parameters, trained
+
+
+def test_head_weights_that_do_not_fit_are_refused():
+    model, _ = make()
+    heads = {f"{h}.{k}": v.clone() for h in MoCoSE.HEADS for k, v in getattr(model, h).state_dict().items()}
+    with pytest.raises(ValueError, match=r"missing \['pooler.dense.bias'\], unknown \['pooler.extra'\]"):
+        model.load_heads({**{k: v for k, v in heads.items() if k != "pooler.dense.bias"}, "pooler.extra": 0})
+    heads["projection.0.weight"] = heads["projection.0.weight"][:1]
+    with pytest.raises(ValueError, match="head weight projection.0.weight: shape"):
+        model.load_heads(heads)

@@ -100,3 +100,23 @@ def test_state_round_trip():
     assert ids(r.newest_first()) == ids(q.newest_first())
     r.enqueue(batch(5, 4))
     assert ids(r.newest_first()) == [8, 7, 6, 5, 4, 3]
+
+
+def test_a_recorded_queue_loads_newest_first():
+    """The authors' queue0 is dim x K with column 0 the newest; loaded as queue0.T, a step uses
+    its first counter + K_start columns, in that order, and new keys go in front of them."""
+    q = NegativeQueue(size=8, dim=2, init_fraction=0.25, compat="authors", batch_size=2)
+    queue0 = batch(100, 8).T  # column j has sequence number 100 + j
+    q.load(queue0.T)
+    assert ids(q.negatives()) == [100, 101, 102, 103]  # counter 2 + K_start 2
+    q.enqueue(batch(1, 2))
+    assert ids(q.negatives()) == [1, 2, 100, 101, 102, 103]
+    suite = NegativeQueue(size=8, dim=2, init_fraction=0.5)
+    suite.load(batch(10, 4))
+    assert ids(suite.newest_first()) == [10, 11, 12, 13]
+
+
+def test_a_recorded_queue_of_the_wrong_size_is_refused():
+    q = NegativeQueue(size=8, dim=2, init_fraction=0.25, compat="authors", batch_size=2)
+    with pytest.raises(ValueError, match=r"holds 8 entries of width 2; got a tensor of shape \(4, 2\)"):
+        q.load(batch(0, 4))

@@ -9,7 +9,9 @@ import contextlib
 import copy
 import dataclasses
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator, Mapping
+
+import numpy as np
 
 import torch
 from torch import nn
@@ -165,6 +167,29 @@ class MoCoSE(nn.Module):
     def embedding_encoder(self) -> nn.Module:
         """The online encoder: the sentence embedding is its last-layer [CLS] (cls_before_pooler)."""
         return self.encoder
+
+    HEADS = ("pooler", "projection", "predictor")
+
+    @torch.no_grad()
+    def load_heads(self, weights: Mapping[str, Any]) -> None:
+        """Start from given head weights; the target's pooler and projection become their copies.
+
+        ``weights`` maps every state-dict name of the online heads, prefixed by the head
+        (``pooler.dense.weight``, ``projection.0.bias``, ``predictor.3.weight``: the names of the
+        authors' trajectory fixture, ``heads.npz``), to an array or tensor of that shape. A missing,
+        unknown or misshapen entry is refused, naming it.
+        """
+        expected = {f"{head}.{k}": v for head in self.HEADS for k, v in getattr(self, head).state_dict().items()}
+        missing, unknown = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+        if missing or unknown:
+            raise ValueError(f"head weights do not fit this model: missing {missing}, unknown {unknown}")
+        for name, current in expected.items():
+            value = torch.as_tensor(np.asarray(weights[name]))
+            if tuple(value.shape) != tuple(current.shape):
+                raise ValueError(f"head weight {name}: shape {tuple(value.shape)}, the model's is {tuple(current.shape)}")
+            current.copy_(value)  # state_dict() tensors share the parameters' storage
+        self.target_pooler.load_state_dict(self.pooler.state_dict())
+        self.target_projection.load_state_dict(self.projection.state_dict())
 
     @torch.no_grad()
     def update_target(self, step: int, total_steps: int) -> float:

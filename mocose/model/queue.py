@@ -82,6 +82,22 @@ class NegativeQueue(nn.Module):
         ages = torch.arange(self.length, device=self.entries.device)
         return self.entries[(self.ptr - 1 - ages) % self.capacity]
 
+    @torch.no_grad()
+    def load(self, newest_first: torch.Tensor) -> None:
+        """Replace the entries held now by given vectors, ``newest_first[0]`` the newest (age 0).
+
+        For starting from a recorded queue (the authors' ``queue0`` is ``dim x K`` with column 0
+        the newest: pass ``queue0.T``). The count must equal what the queue holds now
+        (:attr:`length`: K for ``authors``, the start size for ``suite``); the fill counter and
+        every rule stay as they are.
+        """
+        rows = torch.as_tensor(newest_first)
+        if rows.ndim != 2 or tuple(rows.shape) != (self.length, self.dim):
+            raise ValueError(f"the queue holds {self.length} entries of width {self.dim}; "
+                             f"got a tensor of shape {tuple(rows.shape)}")
+        ages = torch.arange(self.length, device=self.entries.device)
+        self.entries[(self.ptr - 1 - ages) % self.capacity] = rows.to(self.entries)
+
     # -- the eviction rule ----------------------------------------------------------------------
     @torch.no_grad()
     def enqueue(self, keys: torch.Tensor) -> None:

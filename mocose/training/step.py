@@ -18,14 +18,16 @@ from ..model.builder import Batch
 
 @dataclass
 class StepResult:
-    """What a step leaves for logging: the loss (a device tensor: reading it syncs), the keys, the
-    negatives used, the learning rate and the EMA decay of that step."""
+    """What a step leaves for logging: the loss and the gradient norm before clipping (device
+    tensors: reading one syncs; the norm is None without clipping), the keys, the negatives used,
+    the learning rate and the EMA decay of that step."""
 
     loss: torch.Tensor
     keys: torch.Tensor
     num_negatives: int
     lr: float
     ema_decay: float
+    grad_norm: torch.Tensor | None = None
 
 
 def learning_rate(config: Config, step: int, total: int) -> float:
@@ -50,10 +52,11 @@ class TrainStep:
             result = self.model(batch)
         self.optimizer.zero_grad(set_to_none=True)
         result.loss.backward()
+        grad_norm = None
         if train.max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(self.params, train.max_grad_norm)
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.params, train.max_grad_norm)
         lr = learning_rate(self.config, step, self.total)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.optimizer.step()
-        return StepResult(result.loss.detach(), result.keys, result.num_negatives, lr, decay)
+        return StepResult(result.loss.detach(), result.keys, result.num_negatives, lr, decay, grad_norm)
