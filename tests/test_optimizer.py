@@ -46,6 +46,41 @@ def test_hf_adamw_second_step_by_hand():
     assert float(p.detach()) == pytest.approx(-first - second, abs=1e-12)
 
 
+def hf_reference(p: torch.Tensor, grads: list[torch.Tensor], lr: float, wd: float, eps: float = 1e-8) -> torch.Tensor:
+    """transformers 4.11's AdamW.step, transcribed line by line (float64)."""
+    p = p.double().clone()
+    m, v = torch.zeros_like(p), torch.zeros_like(p)
+    for t, g in enumerate(grads, start=1):
+        g = g.double()
+        m.mul_(0.9).add_(g, alpha=0.1)
+        v.mul_(0.999).addcmul_(g, g, value=0.001)
+        denom = v.sqrt().add_(eps)
+        step_size = lr * math.sqrt(1.0 - 0.999 ** t) / (1.0 - 0.9 ** t)
+        p.addcdiv_(m, denom, value=-step_size)
+        p.add_(p, alpha=-lr * wd)
+    return p
+
+
+def test_hf_adamw_follows_the_transcription_over_steps():
+    """Float32 parameters, gradients from 1e-9 to 1 (where the epsilon matters), 20 steps."""
+    gen = torch.Generator().manual_seed(0)
+    p0 = torch.randn(1000, generator=gen, dtype=torch.float64).float()
+    grads = [torch.randn(1000, generator=gen).float() * torch.logspace(-9, 0, 1000).float() for _ in range(20)]
+    p = torch.nn.Parameter(p0.clone())
+    opt = HFAdamW([p], lr=3e-3, weight_decay=0.1)
+    for g in grads:
+        p.grad = g.clone()
+        opt.step()
+    want = hf_reference(p0, grads, lr=3e-3, wd=0.1)
+    assert torch.allclose(p.detach().double(), want, rtol=0, atol=1e-6)
+    plain = torch.nn.Parameter(p0.clone())
+    opt = torch.optim.AdamW([plain], lr=3e-3, weight_decay=0.1)
+    for g in grads:
+        plain.grad = g.clone()
+        opt.step()
+    assert not torch.allclose(plain.detach().double(), want, rtol=0, atol=1e-6)  # torch's differs
+
+
 def test_build_optimizer_follows_the_config():
     model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.LayerNorm(3))
     config = load_profile("smoke")
@@ -53,7 +88,7 @@ def test_build_optimizer_follows_the_config():
     assert isinstance(opt, HFAdamW)
     decay, no_decay = opt.param_groups
     assert [p.shape for p in decay["params"]] == [torch.Size([3, 3])]  # biases, LayerNorm: no decay
-    assert decay["weight_decay"] == config.train.weight_decay and no_decay["weight_decay"] == 0.0
+    assert decay["hf_weight_decay"] == config.train.weight_decay and no_decay["hf_weight_decay"] == 0.0
     assert isinstance(build_optimizer(model, config.override({"optimizer": "adamw_torch"})), torch.optim.AdamW)
     with pytest.raises(ConfigError, match="optimizer must be one of adamw_hf, adamw_torch"):
         config.override({"optimizer": "sgd"})
