@@ -22,14 +22,14 @@ from ..config import Config, ConfigError
 from ..data import read_sentences, resolve_data_dir, training_file
 from ..device import precision_record, resolve_device, set_deterministic, set_matmul_precision
 from ..model import encoders
-from ..model.builder import build_model
+from ..model.builder import build_model, compile_encoder_passes
 from ..model.checkpoint import load_tree, replace_folder, save_model_folder, save_tree
 from ..presets import preset_name
 from . import validation
 from .batches import Batches, total_steps
 from .optimizer import build_optimizer
 from .run_folder import check_best_checkpoint, check_run_folder, clear_run_folder, truncate_log
-from .step import TrainStep
+from .step import TrainStep, compile_enabled, compiled_graphs
 
 LOG_EVERY = 10
 
@@ -91,8 +91,12 @@ def _prepare(config: Config, out: Path, data: Path, device: str, deterministic: 
     generator = torch.Generator().manual_seed(config.train.seed)
     model = build_model(encoder, config, generator).to(device)
     model.train()
+    compiling = compile_enabled(config, device)
+    if compiling:
+        compile_encoder_passes(model)
     augmenting = bool(getattr(model.augment, "active", False))
-    batches = Batches(sentences, tokenizer, config, pad_to_max=augmenting, text_augment=text_augment)
+    # static shapes for the augmentations' cut counts and for a compiled step
+    batches = Batches(sentences, tokenizer, config, pad_to_max=augmenting or compiling, text_augment=text_augment)
     total = total_steps(config, len(sentences))
     if total == 0 and config.train.drop_last:
         raise ConfigError(f"drop_last=True with {len(sentences)} training sentences and batch_size="
@@ -150,8 +154,21 @@ def _validate_now(run: Run, done: Progress, record: dict[str, Any], last_keys: t
         _save_best(run, record["step"], record["score"])
 
 
+def _step_record(run: Run, step: int, out) -> dict[str, Any]:
+    """The metrics.jsonl line of a step; reading its loss and gradient norm syncs with the device."""
+    record = {"step": step, "loss": float(out.loss), "lr": out.lr, "ema_decay": out.ema_decay,
+              "queue_fill": int(getattr(getattr(run.model, "queue", None), "length", 0)),
+              "negatives": out.num_negatives}
+    if out.grad_norm is not None:
+        record["grad_norm"] = float(out.grad_norm)
+    return record
+
+
 def _loop(run: Run, done: Progress, progress: bool) -> None:
-    """Train from ``done.step`` to the last step: log, validate, save states."""
+    """Train from ``done.step`` to the last step: log, validate, save states.
+
+    The loop never waits on the device between log points: a step's loss is read only when it is
+    logged (every ``LOG_EVERY`` steps) or validated, so a GPU queues step after step."""
     from tqdm.auto import tqdm
 
     config, total = run.config, run.total
@@ -165,15 +182,13 @@ def _loop(run: Run, done: Progress, progress: bool) -> None:
             done.step += 1
             step = done.step
             out = step_once(step, run.batches.batch(step).to(run.device))
-            loss = float(out.loss)
-            record = {"step": step, "loss": loss, "lr": out.lr, "ema_decay": out.ema_decay,
-                      "queue_fill": int(getattr(getattr(run.model, "queue", None), "length", 0)),
-                      "negatives": out.num_negatives}
-            if step % eval_every == 0 or step == total:
-                _validate_now(run, done, record, out.keys.float())  # float: bf16 under autocast
-            dev = done.curve[-1]["dev_spearman"] if done.curve else None
-            bar.set_postfix(loss=f"{loss:.3f}", dev="-" if dev is None else f"{dev:.2f}")
-            if step % LOG_EVERY == 0 or "dev_spearman" in record:
+            validating = step % eval_every == 0 or step == total
+            if step % LOG_EVERY == 0 or validating:  # the only points that read the device
+                record = _step_record(run, step, out)
+                if validating:
+                    _validate_now(run, done, record, out.keys.float())  # float: bf16 under autocast
+                dev = done.curve[-1]["dev_spearman"] if done.curve else None
+                bar.set_postfix(loss=f"{record['loss']:.3f}", dev="-" if dev is None else f"{dev:.2f}")
                 log.write(json.dumps(record) + "\n")
                 log.flush()
             if step % save_every == 0 and step < total:
@@ -202,6 +217,7 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
         clear_run_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     run = _prepare(config, out, data, device, deterministic)
+    graphs_before = compiled_graphs()
     if resume and (out / "state").is_dir():
         done = _restore(run, out / "state")
     else:
@@ -218,7 +234,9 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
                "collapsed_steps": [r["step"] for r in done.curve if r.get("collapsed")], "curve": done.curve,
                "diagnostics": run.model.augment.stats(), "best_checkpoint": str((out / "best").resolve()),
                "train_sentences": len(run.sentences), "wall_time": time.time() - started,
-               "device": device, "deterministic": deterministic, "precision": precision_record(config)}
+               "device": device, "deterministic": deterministic, "precision": precision_record(config),
+               "attention": encoders.attention_of(run.model.embedding_encoder()),
+               "compile": {"enabled": compile_enabled(config, device), "graphs": compiled_graphs() - graphs_before}}
     if config_changes:
         summary["config_changes"] = config_changes
     (out / "train.json").write_text(json.dumps(summary, indent=2))

@@ -30,6 +30,18 @@ class StepResult:
     grad_norm: torch.Tensor | None = None
 
 
+def compile_enabled(config: Config, device: str) -> bool:
+    """Whether a run's encoder passes run under torch.compile: ``on``, or ``auto`` on CUDA."""
+    return config.train.compile == "on" or (config.train.compile == "auto" and device.startswith("cuda"))
+
+
+def compiled_graphs() -> int:
+    """Graphs torch.compile has built in this process so far (a recompile adds one)."""
+    from torch._dynamo.utils import counters
+
+    return int(counters["stats"]["unique_graphs"])
+
+
 def learning_rate(config: Config, step: int, total: int) -> float:
     """The learning rate of step ``step`` (1-based) of ``total``."""
     base = config.train.learning_rate
