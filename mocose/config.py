@@ -32,6 +32,7 @@ LR_SCHEDULES = ("linear", "constant")
 OPTIMIZERS = ("adamw_hf", "adamw_torch")  # mocose.training.optimizer
 MATMUL_PRECISIONS = ("highest", "high", "medium")  # torch.set_float32_matmul_precision; high = TF32
 AUTOCASTS = ("none", "bf16")
+COMPILES = ("auto", "on", "off")  # auto: torch.compile on CUDA, eager on CPU
 HEAD_INITS = ("bert", "pytorch")  # mocose.model.heads.HEAD_INITS
 
 
@@ -150,6 +151,7 @@ class TrainConfig:
     checkpoint_steps: int = 0  # 0: save a resumable state at every validation
     matmul_precision: str = "highest"  # the paper's float32; "high" lets a GPU use TF32
     autocast: str = "none"  # "bf16": the encoder passes of a training step under bfloat16 autocast
+    compile: str = "auto"  # the encoder passes of a step under torch.compile; auto: on CUDA only
     drop_last: bool = False  # authors' DataLoader(drop_last=True): the last partial batch dropped
 
     def __post_init__(self) -> None:
@@ -171,6 +173,7 @@ class TrainConfig:
         within("checkpoint_steps", self.checkpoint_steps, 0)
         one_of("matmul_precision", self.matmul_precision, MATMUL_PRECISIONS)
         one_of("autocast", self.autocast, AUTOCASTS)
+        one_of("compile", self.compile, COMPILES)
 
 
 @dataclass(frozen=True)

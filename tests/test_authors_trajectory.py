@@ -52,6 +52,15 @@ def test_the_suite_follows_the_authors_trajectory_on_cpu(fixture):
     assert steps[-1].loss == pytest.approx(2.300273, abs=1e-5)  # the fixture README's step 70
 
 
+def test_the_compiled_step_follows_the_first_steps_on_cpu(fixture):
+    """The compiled encoder passes (on by default on CUDA) hold the same arithmetic: 10 steps."""
+    config = fixture.config.override({"compile": "on"})
+    model = dataclasses.replace(fixture, config=config).build_model("cpu")
+    steps = list(replay(model, config, fixture.batches(10), "cpu"))
+    first = {k: {s: v[s] for s in map(str, range(1, 11))} for k, v in fixture.log.items()}
+    assert mismatches(steps, first) == []
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_the_suite_follows_the_authors_trajectory_on_cuda(fixture):

@@ -65,12 +65,25 @@ def _initializer_range(encoder: nn.Module) -> float:
 
 
 def _augmented_cls(encoder: nn.Module, augment: EmbeddingAugmenter, ids: torch.Tensor,
-                   mask: torch.Tensor, branch: str) -> torch.Tensor:
-    """[CLS] of ``encoder`` on ``ids`` after the branch's embedding-level augmentations."""
+                   mask: torch.Tensor, branch: str, run_cls=_cls) -> torch.Tensor:
+    """[CLS] of ``encoder`` on ``ids`` after the branch's embedding-level augmentations;
+    ``run_cls`` runs the encoder (:func:`_cls`, or its compiled form)."""
     embeds = encoder.get_input_embeddings()(ids)
     base = _positions(encoder, ids)
     embeds, positions = augment(embeds, base, mask, branch=branch)
-    return _cls(encoder, embeds, mask, None if positions is base else positions)
+    return run_cls(encoder, embeds, mask, None if positions is base else positions)
+
+
+def compile_encoder_passes(model: nn.Module) -> None:
+    """Run the training forward's encoder passes under ``torch.compile`` (static shapes: batches
+    padded to the maximum length). Only the training forward changes: evaluation calls the encoder
+    itself, eagerly, at whatever lengths its batches have, and the state dict keeps its names.
+    Random draws inside the graph (dropout) fall back to eager's generator, so a compiled step
+    draws the masks an eager step on the same padded batch draws, and gives the same numbers."""
+    import torch._inductor.config as inductor_config
+
+    inductor_config.fallback_random = True
+    model.run_cls = torch.compile(_cls, dynamic=False)
 
 
 @contextlib.contextmanager
@@ -163,6 +176,7 @@ class MoCoSE(nn.Module):
         self.temperature = mc.temperature
         self.key_gradient = mc.key_gradient
         self.kmeans_generator = generator
+        self.run_cls = _cls  # compile_encoder_passes swaps in the compiled form
 
     def embedding_encoder(self) -> nn.Module:
         """The online encoder: the sentence embedding is its last-layer [CLS] (cls_before_pooler)."""
@@ -200,13 +214,14 @@ class MoCoSE(nn.Module):
 
     def forward(self, batch: Batch) -> StepOutput:
         queries = self.predictor(self.projection(self.pooler(
-            _augmented_cls(self.encoder, self.augment, batch.input_ids, batch.attention_mask, "online"))))
+            _augmented_cls(self.encoder, self.augment, batch.input_ids, batch.attention_mask, "online",
+                           self.run_cls))))
         ids = batch.target_input_ids if batch.target_input_ids is not None else batch.input_ids
         mask = batch.target_attention_mask if batch.target_attention_mask is not None else batch.attention_mask
         grad = contextlib.nullcontext() if self.key_gradient else torch.no_grad()
         with grad:
             keys = self.target_projection(self.target_pooler(
-                _augmented_cls(self.target_encoder, self.augment, ids, mask, "target")))
+                _augmented_cls(self.target_encoder, self.augment, ids, mask, "target", self.run_cls)))
         negatives = reduce_negatives(self.queue.negatives(), self.negatives_code, self.kmeans_generator)
         loss = info_nce(queries, keys, negatives, self.temperature)
         self.queue.enqueue(keys)
@@ -223,6 +238,7 @@ class SimCSE(nn.Module):
         self.mlp = MLPHead(encoder.config.hidden_size, config.model.head_init, _initializer_range(encoder))
         self.temperature = config.model.temperature
         self.augment = EmbeddingAugmenter(config.augment)
+        self.run_cls = _cls
 
     def embedding_encoder(self) -> nn.Module:
         return self.encoder
@@ -233,7 +249,7 @@ class SimCSE(nn.Module):
     def forward(self, batch: Batch) -> StepOutput:
         ids, mask = batch.input_ids, batch.attention_mask
         two_ids, two_mask = torch.cat([ids, ids]), torch.cat([mask, mask])  # one pass, two dropout masks
-        z = self.mlp(_augmented_cls(self.encoder, self.augment, two_ids, two_mask, "online"))
+        z = self.mlp(_augmented_cls(self.encoder, self.augment, two_ids, two_mask, "online", self.run_cls))
         z1, z2 = z[: ids.shape[0]], z[ids.shape[0]:]
         return StepOutput(info_nce(z1, z2, None, self.temperature), z2.detach(), 0)
 

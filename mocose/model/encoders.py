@@ -132,6 +132,23 @@ def _local_problem(name: str, path: str) -> str | None:
     return None
 
 
+def _from_pretrained(auto, path: str):
+    """The model with PyTorch's fused attention (SDPA) where transformers offers it for the
+    architecture (BERT, RoBERTa, ...; the same arithmetic as eager attention to float rounding),
+    else its default attention."""
+    try:
+        return auto.from_pretrained(path, attn_implementation="sdpa")
+    except ValueError as err:
+        if "sdpa" not in str(err).lower() and "attn_implementation" not in str(err):
+            raise
+        return auto.from_pretrained(path)
+
+
+def attention_of(model) -> str:
+    """The attention implementation a loaded model runs (``sdpa``, ``eager``, ...)."""
+    return str(getattr(model.config, "_attn_implementation", None) or "eager")
+
+
 def load(name: str, pass_as: str = "DIR instead of the name"):
     """(model, tokenizer) for encoder ``name``, with a one-line error when it cannot be had: a local
     folder that does not exist, lacks config.json or weights, holds a truncated file, or whose
@@ -148,7 +165,7 @@ def load(name: str, pass_as: str = "DIR instead of the name"):
         raise EncoderUnavailable(f"model folder {Path(path).expanduser()}: {problem}")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModel.from_pretrained(path)
+        model = _from_pretrained(AutoModel, path)
     except OSError as err:
         if Path(path).expanduser().exists():
             raise EncoderUnavailable(f"cannot load the model in {path}: {str(err).splitlines()[0]}") from err

@@ -29,11 +29,11 @@ from ..config import Config
 from ..data import resolve_data_dir
 from ..device import resolve_device, set_matmul_precision
 from ..model import encoders
-from ..model.builder import Batch, MoCoSE, build_model
+from ..model.builder import Batch, MoCoSE, build_model, compile_encoder_passes
 from ..presets import apply_preset
 from ..profiles import load_profile
 from .optimizer import build_optimizer
-from .step import TrainStep
+from .step import TrainStep, compile_enabled
 
 FIXTURE = "fixtures/authors_k4096_70steps"
 FILES = ("heads.npz", "queue0.npz", "batches.npz", "authors_log.json")
@@ -133,10 +133,13 @@ def replay(model: torch.nn.Module, config: Config, batches: Iterable[Batch], dev
     """Train ``model`` on ``batches`` in order with the suite's step, yielding each step's figures.
 
     Dropout is off unless ``dropout`` (the fixture's model ran in eval mode); the optimizer is the
-    suite's AdamW and the matmul precision the config's. Steps count from 1.
+    suite's AdamW, the matmul precision the config's, and the encoder passes are compiled where the
+    config's ``compile`` says (on CUDA by default). Steps count from 1.
     """
     device = resolve_device(device or str(next(model.parameters()).device))
     set_matmul_precision(config.train.matmul_precision)
+    if compile_enabled(config, device):
+        compile_encoder_passes(model)
     model.train(dropout)
     optimizer = build_optimizer(model, config)
     step_once = TrainStep(model, optimizer, config, total=0, device=device)
