@@ -102,6 +102,43 @@ def pool(outputs, attention_mask: torch.Tensor, pooler: str) -> torch.Tensor:
     raise ConfigError(f"pooler={pooler!r} is not allowed: pooler must be one of {', '.join(POOLERS)}")
 
 
+def padded_batches(tokenizer, sentences: list[str], max_length: int, batch_size: int,
+                   fingerprint: str | None = None) -> list[tuple[np.ndarray, dict[str, torch.Tensor]]]:
+    """The sentences as the encoder feeds them: sorted longest first (stable), ``batch_size`` at a
+    time, each batch padded to its own longest sentence on the tokenizer's padding side; per batch
+    the sentences' indices and the CPU tensors (``input_ids``, ``attention_mask`` and, where the
+    tokenizer has them, zero ``token_type_ids``)."""
+    ids = token_ids(tokenizer, sentences, max_length, fingerprint)
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+    order = np.argsort(-lengths, kind="stable")  # longest first: memory peaks show at once
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    left = getattr(tokenizer, "padding_side", "right") == "left"
+    wants_types = "token_type_ids" in getattr(tokenizer, "model_input_names", ())
+    out = []
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        width = int(lengths[batch].max())
+        input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, j in enumerate(batch):
+            n = lengths[j]
+            sl = slice(width - n, width) if left else slice(0, n)
+            input_ids[row, sl] = ids[j]
+            mask[row, sl] = 1
+        inputs = {"input_ids": torch.from_numpy(input_ids), "attention_mask": torch.from_numpy(mask)}
+        if wants_types:
+            inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
+        out.append((batch, inputs))
+    return out
+
+
+def max_length_of(model, tokenizer) -> int:
+    """The longest input both the tokenizer and the model's position table allow."""
+    limits = [getattr(tokenizer, "model_max_length", None),
+              getattr(getattr(model, "config", None), "max_position_embeddings", None)]
+    return min(int(x) for x in limits if isinstance(x, (int, float)) and 0 < x < 1e9)
+
+
 class SentenceEncoder:
     """Encode sentences with ``model`` (a transformers AutoModel) and ``tokenizer``.
 
@@ -135,9 +172,7 @@ class SentenceEncoder:
                 raise ConfigError(f"the model lives on {params[0].device} but device={str(self.device)!r} was "
                                   f"asked: pass device={str(params[0].device)!r}")
             model.to(self.device)
-        limits = [getattr(tokenizer, "model_max_length", None),
-                  getattr(getattr(model, "config", None), "max_position_embeddings", None)]
-        self.max_length = min(int(x) for x in limits if isinstance(x, (int, float)) and 0 < x < 1e9)
+        self.max_length = max_length_of(model, tokenizer)
         self._cache: dict[str, np.ndarray] = {}
         self._fingerprint = self._weights_fingerprint()
         self._tokenizer_seen: tuple = (None, None)  # (tokenizer, its fingerprint), taken at first use
@@ -173,14 +208,8 @@ class SentenceEncoder:
         tok = self.tokenizer
         if self._tokenizer_seen[0] is not tok:
             self._tokenizer_seen = (tok, tokenizer_fingerprint(tok))
-        ids = token_ids(tok, sentences, self.max_length, self._tokenizer_seen[1])
-        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-        order = np.argsort(-lengths, kind="stable")  # longest first: memory peaks show at once
-        pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
-        left = getattr(tok, "padding_side", "right") == "left"
-        wants_types = "token_type_ids" in getattr(tok, "model_input_names", ())
         need_hidden = self.pooler in _NEEDS_HIDDEN
-        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        batches = padded_batches(tok, sentences, self.max_length, self.batch_size, self._tokenizer_seen[1])
         bar = None
         if self.progress:
             from tqdm.auto import tqdm
@@ -189,19 +218,8 @@ class SentenceEncoder:
         self.model.eval()
         try:
             with torch.inference_mode():
-                for batch in batches:
-                    width = int(lengths[batch].max())
-                    input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
-                    mask = np.zeros((len(batch), width), dtype=np.int64)
-                    for row, j in enumerate(batch):
-                        n = lengths[j]
-                        sl = slice(width - n, width) if left else slice(0, n)
-                        input_ids[row, sl] = ids[j]
-                        mask[row, sl] = 1
-                    inputs = {"input_ids": torch.from_numpy(input_ids).to(self.device),
-                              "attention_mask": torch.from_numpy(mask).to(self.device)}
-                    if wants_types:
-                        inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
+                for batch, cpu_inputs in batches:
+                    inputs = {k: v.to(self.device) for k, v in cpu_inputs.items()}
                     with torch.autocast("cuda", dtype=torch.float16, enabled=self.half):
                         out = self.model(**inputs, output_hidden_states=need_hidden, return_dict=True)
                         vecs = pool(out, inputs["attention_mask"], self.pooler)

@@ -71,6 +71,7 @@ class Run:
     batches: Batches
     sentences: list[str]
     total: int
+    validation_set: validation.ValidationSet | None = None  # built at the first validation
 
 
 def _prepare(config: Config, out: Path, data: Path, device: str, deterministic: bool) -> Run:
@@ -145,8 +146,11 @@ def _save_best(run: Run, step: int, score: float | None) -> None:
 def _validate_now(run: Run, done: Progress, record: dict[str, Any], last_keys: torch.Tensor) -> None:
     """Validate at ``record``'s step: add the scores to it and the curve, keep a new best."""
     sample = run.sentences[:validation.VALIDATION_SAMPLE]
+    if run.validation_set is None and run.config.train.selection != "sts_test_avg":
+        run.validation_set = validation.ValidationSet(run.model.embedding_encoder(), run.tokenizer, run.data,
+                                                      sample, run.device, run.config.eval.eval_batch_size)
     record.update(validation.validate(run.model, run.tokenizer, run.config, sample, run.data,
-                                      run.device, last_keys))
+                                      run.device, last_keys, run.validation_set))
     record.update(run.model.augment.stats())
     done.curve.append(record)
     if record["score"] > done.best["score"]:
