@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from mocose.data import read_sentences, resolve_data_dir, training_file  # noqa: E402
 from mocose.device import resolve_device, set_matmul_precision  # noqa: E402
@@ -45,22 +45,11 @@ from mocose.training.batches import Batches  # noqa: E402
 from mocose.training.loop import train  # noqa: E402
 from mocose.training.optimizer import build_optimizer  # noqa: E402
 from mocose.training.step import TrainStep, compiled_graphs  # noqa: E402
+from jobs import bert_base_folder  # noqa: E402  (benchmarks/jobs.py: the bert-base-shaped encoder)
 
 # setting -> (compile, matmul_precision, autocast)
 SETTINGS = {"eager-fp32": ("off", "highest", "none"), "compile-fp32": ("on", "highest", "none"),
             "compile-tf32": ("on", "high", "none"), "compile-bf16": ("on", "highest", "bf16")}
-
-
-def bert_base_folder(work: Path) -> Path:
-    """A bert-base-shaped encoder with random weights and bert-base-uncased's vocabulary."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    folder = work / "bert-base-random"
-    if not (folder / "config.json").is_file():
-        tokenizer = AutoTokenizer.from_pretrained(str(encoders.minilm_path()))
-        BertModel(BertConfig(vocab_size=tokenizer.vocab_size)).save_pretrained(folder)
-        tokenizer.save_pretrained(folder)
-    return folder
 
 
 def sync(device: str) -> None:
