@@ -58,6 +58,11 @@ def test_claim_seeds_resolved_needed_and_beyond():
     assert seeds.next_targets([ab, cd_big], 10) == {"c": cd_big.seeds_needed, "d": cd_big.seeds_needed}
     assert seeds.next_targets([ab, cd], 10) == {"c": 10, "d": 10}
     assert seeds.next_targets([ab, cd], 3) == {}  # already at the maximum
+    # six runs would have seen the paper's gap of 3 by now, but the observed one is 0.25: the plan
+    # is made for that, which 10 seeds cannot resolve
+    close = {**data, "c": runs(0.5, 1.5, 1.0, 0.2, 1.8, 1.0), "d": runs(0.7, 1.2, 0.6, 0.4, 1.3, 0.3)}
+    _, cd_close = seeds.claim_seeds(two_claims(gap_cd=3.0), close, design)
+    assert cd_close.seeds_needed == seeds.beyond(10)
     row = cd.to_dict()
     assert {"artifact", "claim", "verdict", "seeds_used", "seeds_needed", "detectable", "paper_gap"} <= set(row)
 
@@ -151,6 +156,9 @@ def test_until_resolved_adds_seeds_only_to_unresolved_claims(env):
     assert "took 10 runs where --max-seeds 4 seeds in every cell would take 12: 2 runs saved" in done.stdout
     design = json.loads((env / "results" / PROFILE / "sequential" / "duel.json").read_text())
     assert design == {"start": 2, "max_seeds": 4, "spending": "obrien-fleming"}
+    rerun = reproduce(env)  # the runs there count: nothing is trained, the same plan is reported
+    assert rerun.returncode == 0 and seeds_per_cell(env) == got, rerun.stderr
+    assert "2 runs saved" in rerun.stdout
     again = reproduce(env, "--dry-run")  # everything resolved or at the maximum: nothing to run
     assert again.returncode == 0 and "nothing to run" in again.stdout, again.stdout
     refused = reproduce(env, "--max-seeds", "1")

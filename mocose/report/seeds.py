@@ -6,7 +6,9 @@ many seeds per cell would resolve the paper's gap with power 0.8 (``mocose seeds
 it and the sequential design's nominal level at that look (:mod:`.sequential`; the fixed-sample
 level without a design), detects the paper's gap (the observed difference where the paper has no
 number) with power 0.8: ``(t_crit + t_0.8) x se(n) <= effect``, ``effect`` the paper's gap minus
-the margin for ``a > b`` and recovers, the margin minus ``|gap|`` for ``|a - b| <= margin``.
+the margin for ``a > b`` and recovers, the margin minus ``|gap|`` for ``|a - b| <= margin``.  When
+the check is still open at that many seeds or more, the difference here must be smaller than the
+paper's, and the plan is made for the observed difference instead (at least one seed more).
 ``se(n)`` comes from the cells' variances *shrunk toward a pooled variance*: the pooled variance of
 every cell of the artifact on the same metric (weighted by degrees of freedom) acts as a prior worth
 ``SHRINK_DF`` degrees of freedom, ``((n - 1) s^2 + SHRINK_DF s_pool^2) / (n - 1 + SHRINK_DF)``, so
@@ -136,9 +138,20 @@ def check_needed(res: CheckResult, n_checks: int, pooled: Mapping[tuple, float],
         return max(2, start)  # no spread measured anywhere yet
     level = res.level if res.level is not None else ALPHA / max(1, n_checks)
     plan = design if design is not None else SequentialDesign(max_seeds, max_seeds)
-    n = seeds_for_power(effect, var_a, var_b, level, plan, two_sided=check.op != "~",
-                        limit=max_seeds, fixed=design is None)
-    return beyond(max_seeds) if n is None else n
+
+    def needed(effect: float) -> int | None:
+        return seeds_for_power(effect, var_a, var_b, level, plan, two_sided=check.op != "~",
+                               limit=max_seeds, fixed=design is None)
+
+    n = needed(effect)
+    used = res.n or 0
+    if n is not None and n <= used and res.diff is not None:
+        # the paper's gap would be seen by now, so the gap here is smaller: plan for the observed one
+        observed = check.margin - abs(res.diff) if check.op == "~" else res.diff - check.margin
+        n = needed(observed)
+        if n is not None:
+            n = max(n, used + 1)
+    return beyond(max_seeds) if n is None or n > max_seeds else n
 
 
 def claim_seeds(art: Artifact, runs: Mapping[str, Sequence[Mapping[str, Any]]],

@@ -276,6 +276,10 @@ def _reproduce_until_resolved(name: str, reg: Any, args: argparse.Namespace, res
                 return last, ok, {r.run_id for r in plan.runs}
         step, claims = next_round(art, args.profile, results, args.seeds, args.max_seeds,
                                   args.spending, args.preset)
+        for cs in claims:  # runs already there (an earlier sweep's) count for their cells
+            for label, n in cs.seeds_used.items():
+                if label in targets:
+                    targets[label] = max(targets[label], min(n, args.max_seeds))
         resolved = sum(1 for c in claims if c.resolved)
         grow = {label: n for label, n in step.items() if n > targets.get(label, 0)}
         print(f"{name}: {resolved}/{len(claims)} claims resolved"
@@ -285,7 +289,7 @@ def _reproduce_until_resolved(name: str, reg: Any, args: argparse.Namespace, res
             if args.dry_run:
                 print(f"{name}: nothing to run: every claim is resolved or at --max-seeds "
                       f"{args.max_seeds}", file=out, flush=True)
-            return last, ok, {r.run_id for r in plan.runs}
+            return last, ok, {c.digest() for _, c in seed_pairs(art, args.profile, targets, args.preset)}
         targets.update(grow)
 
 
