@@ -3,7 +3,7 @@
 #
 #   ./run_all.sh [--profile P] [--seeds N] [--devices cpu|cpu:N|cuda:0x4,cuda:1x4] [--data DIR]
 #                [--results DIR] [--plots DIR] [--scheduler tcp://HOST:PORT] [--preset clean|authors]
-#                [--dry-run]
+#                [--until-resolved [--max-seeds N]] [--dry-run]
 #
 # Runs `mocose reproduce NAME...` for every artifact of `mocose list`, in one call so that the job
 # processes are kept from artifact to artifact (finished runs are never run again, so an
@@ -11,11 +11,13 @@
 # artifact with a failed run does not stop the others; the script then exits non-zero.
 # --dry-run: every artifact's runs, the distinct runs still to train over all of them, and their
 # estimated device and wall time on --devices (from the step-time table or past runs); runs nothing.
+# --until-resolved: --seeds a cell first, then seeds only for unresolved claims, up to --max-seeds
+# (default 10; docs/seeds.md); the summary says how many runs that saved against --max-seeds for all.
 # MOCOSE overrides the command used (default: `mocose` if installed, else `python -m mocose`).
 set -euo pipefail
 
 usage() {
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 profile=cpu
@@ -27,17 +29,22 @@ plots=""
 scheduler=""
 preset=clean
 dry_run=0
+until_resolved=0
+max_seeds=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
-        --profile|--seeds|--devices|--data|--results|--plots|--scheduler|--preset)
+        --profile|--seeds|--devices|--data|--results|--plots|--scheduler|--preset|--max-seeds)
             [[ $# -ge 2 ]] || { echo "run_all.sh: $1 needs a value" >&2; exit 2; }
-            declare "${1#--}=$2"
+            key="${1#--}"
+            declare "${key//-/_}=$2"
             shift 2 ;;
-        --profile=*|--seeds=*|--devices=*|--data=*|--results=*|--plots=*|--scheduler=*|--preset=*)
+        --profile=*|--seeds=*|--devices=*|--data=*|--results=*|--plots=*|--scheduler=*|--preset=*|--max-seeds=*)
             key="${1%%=*}"
-            declare "${key#--}=${1#*=}"
+            key="${key#--}"
+            declare "${key//-/_}=${1#*=}"
             shift ;;
         --dry-run) dry_run=1; shift ;;
+        --until-resolved) until_resolved=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "run_all.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
     esac
@@ -59,6 +66,13 @@ run_opts=(--seeds "$seeds" --devices "$devices" --preset "$preset" --no-report)
 [[ -n "$data" ]] && run_opts+=(--data "$data")
 [[ -n "$plots" ]] && run_opts+=(--plots "$plots")
 [[ -n "$scheduler" ]] && run_opts+=(--scheduler "$scheduler")
+if [[ $until_resolved -eq 1 ]]; then
+    run_opts+=(--until-resolved)
+    [[ -n "$max_seeds" ]] && run_opts+=(--max-seeds "$max_seeds")
+elif [[ -n "$max_seeds" ]]; then
+    echo "run_all.sh: --max-seeds needs --until-resolved" >&2
+    exit 2
+fi
 report_opts=()
 [[ -n "$plots" ]] && report_opts+=(--plots "$plots")
 if [[ "$preset" != clean ]]; then  # a report that knows presets builds the preset's tables
@@ -69,6 +83,10 @@ if [[ "$preset" != clean ]]; then  # a report that knows presets builds the pres
     fi
 fi
 
+if [[ $dry_run -eq 1 && $until_resolved -eq 1 ]]; then  # the next round of each artifact, priced
+    # shellcheck disable=SC2046  # one artifact name a word
+    exec "${mocose[@]}" reproduce $("${mocose[@]}" list --names "${where[@]}") "${where[@]}" "${run_opts[@]}" --dry-run
+fi
 if [[ $dry_run -eq 1 ]]; then
     estimate=(--seeds "$seeds" --devices "$devices" --preset "$preset" --estimate)
     [[ -n "$data" ]] && estimate+=(--data "$data")
@@ -81,8 +99,10 @@ start=$SECONDS
 # next. It goes on past an artifact with failed runs, names those at the end and exits 1; 2 means
 # it refused its arguments (nothing ran), 130 an interrupt: no report then.
 rc=0
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
 # shellcheck disable=SC2086  # one artifact name a word
-"${mocose[@]}" reproduce $names "${where[@]}" "${run_opts[@]}" || rc=$?
+"${mocose[@]}" reproduce $names "${where[@]}" "${run_opts[@]}" | tee "$log" || rc=$?
 if [[ $rc -eq 130 ]]; then
     echo "run_all.sh: interrupted; run it again to go on where it stopped" >&2
     exit 130
@@ -96,6 +116,8 @@ report_ok=1
 "${mocose[@]}" report "${where[@]}" ${report_opts[@]+"${report_opts[@]}"} || report_ok=0
 
 echo "run_all.sh: $(wc -w <<< "$names") artifacts in $(( SECONDS - start ))s; profile $profile"
+saved="$(grep -m1 'the sequential plan took' "$log" || true)"
+[[ -n "$saved" ]] && echo "run_all.sh: ${saved#reproduce: }"
 if [[ $rc -ne 0 ]]; then
     echo "run_all.sh: reproduce exited with status $rc: artifacts with failed runs or reports are named above (see the failed/ folder of the results)" >&2
 fi

@@ -12,7 +12,7 @@ COMMAND_MODULES = (
     "mocose.evaluation.commands",  # eval, analyze
     "mocose.download",             # data download
     "mocose.runner.commands",      # list, reproduce
-    "mocose.report.commands",      # report, claims
+    "mocose.report.commands",      # report, claims, seeds
 )
 
 

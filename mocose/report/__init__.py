@@ -13,7 +13,7 @@ first use, so importing the package loads neither pandas nor matplotlib.
 """
 from __future__ import annotations
 
-__all__ = ["build", "load_runs"]
+__all__ = ["build", "load_runs", "next_round"]
 
 
 def __getattr__(name: str):
@@ -21,6 +21,10 @@ def __getattr__(name: str):
         from .build import build
 
         return build
+    if name == "next_round":  # reproduce --until-resolved (mocose.report.seeds)
+        from .seeds import next_round
+
+        return next_round
     if name == "load_runs":
         from .runs import load_runs
 

@@ -28,7 +28,8 @@ from ..profiles import load_profile
 from ..runner.store import load_failures, load_results
 from . import figure, plots
 from .cells import ArtifactReport, analyse, config_of, runs_of
-from .claims import TEST_NOTE, ClaimResult
+from .claims import ClaimResult, note_for
+from .seeds import recorded_design
 from .provenance import provenance_lines, provenance_subtitle
 from .render import json_record, render_markdown, render_tex, to_markdown
 from .tables import cell_runs_frame, layout, numbers_frame
@@ -108,7 +109,8 @@ def write_index(reports: Sequence[ArtifactReport], profile: str, results_dir: Pa
         for cr in rep.claims:
             out.append(f"- `{rep.art.name}`: **{cr.verdict}**: {cr.claim.text} "
                        f"(paper's own numbers: {on_paper.get(id(cr.claim), '-')})")
-    out += ["", f"_Test_: {TEST_NOTE}", ""]
+    design = next((rep.design for rep in reports if rep.design is not None), None)
+    out += ["", f"_Test_: {note_for(design)}", ""]
     _write(index, "\n".join(out))
     return index
 
@@ -143,12 +145,14 @@ def build(names: Sequence[str] | None, profile: str, results_dir: str | os.PathL
     results, failures = read_records(results_dir, profile)
     reports = []
     for art in arts:
-        rep = analyse(art, profile, results, failures, preset)
+        rep = analyse(art, profile, results, failures, preset,
+                      recorded_design(results_dir, profile, art.name))
         write_artifact(rep, Path(results_dir), Path(plots_dir))
         reports.append(rep)
     if names:  # the index always covers every artifact, so rebuild the others' rows too
         done = {r.art.name for r in reports}
-        others = [analyse(a, profile, results, failures, preset) for a in ablations.all_artifacts()
+        others = [analyse(a, profile, results, failures, preset,
+                          recorded_design(results_dir, profile, a.name)) for a in ablations.all_artifacts()
                   if a.name not in done]
         for rep in others:
             rep.files = _existing_files(rep, Path(results_dir), Path(plots_dir))

@@ -11,6 +11,8 @@ from ablations.spec import Artifact, Cell
 from ..config import Config
 from .claims import ClaimResult, cell_runs, evaluate_claims, paper_claims
 from .runs import is_collapsed, seeds_of
+from .seeds import ClaimSeeds, seeds_of_results
+from .sequential import SequentialDesign
 from .runs import metric as metric_of
 from .stats import Stats
 
@@ -123,6 +125,8 @@ class ArtifactReport:
     paper: list[ClaimResult] = field(default_factory=list)  # the same claims on the paper's numbers
     files: list[Path] = field(default_factory=list)
     preset: str = "clean"  # the preset whose runs the cells hold (mocose.presets)
+    seeds: list[ClaimSeeds] = field(default_factory=list)  # per claim, in the order of claims
+    design: SequentialDesign | None = None  # the sequential design of the tests, if any
 
     @property
     def n_with_results(self) -> int:
@@ -138,8 +142,13 @@ class ArtifactReport:
 
 
 def analyse(art: Artifact, profile: str, results: Mapping[str, Mapping],
-            failures: Mapping[str, Mapping] | None = None, preset: str = "clean") -> ArtifactReport:
-    """Cells and claim verdicts of ``art`` from the given result records (no files written)."""
+            failures: Mapping[str, Mapping] | None = None, preset: str = "clean",
+            design: SequentialDesign | None = None) -> ArtifactReport:
+    """Cells, claim verdicts and seeds per claim of ``art`` from the given result records (no
+    files written); ``design``: the sequential design the runs were planned with (None: the
+    tests are fixed-sample)."""
     cells = collect(art, profile, results, failures, preset)
-    measured = evaluate_claims(art, {cd.cell.label: cd.runs for cd in cells if cd.cell.run})
-    return ArtifactReport(art, profile, cells, measured, paper_claims(art), preset=preset)
+    runs = {cd.cell.label: cd.runs for cd in cells if cd.cell.run}
+    measured = evaluate_claims(art, runs, design)
+    return ArtifactReport(art, profile, cells, measured, paper_claims(art), preset=preset,
+                          seeds=seeds_of_results(art, measured, runs, design), design=design)

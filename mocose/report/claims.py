@@ -13,6 +13,16 @@ would just reach significance at the level Holm gives that check, from the measu
 the verdict says "not resolvable with N seeds" instead: more seeds, not a different result, are
 needed.
 
+Seeds added in rounds (``mocose reproduce --until-resolved``, ``mocose seeds``) are looked at
+again and again, so those verdicts use a group-sequential design (:mod:`.sequential`): looks planned
+at every seed count from the start to ``--max-seeds`` per cell, the level spent over them by the
+Lan-DeMets O'Brien-Fleming-type spending function (Lan & DeMets 1983, Biometrika 70:659-663;
+boundaries by numerical integration as in Jennison & Turnbull 2000, "Group Sequential Methods",
+ch. 19), Pocock-type on request.  Each test's p-value becomes its repeated p-value at its look (the
+smallest overall level at which the design rejects there) and Holm runs on those, so the
+family-wise alpha 0.05 holds across the looks and the claim's checks together; the detectable
+difference is then taken at the design's nominal level for the check.
+
 ``paper_claims`` runs the same checks on the paper's own numbers as if they were measured (one
 value per cell, compared as points): every claim of the registry must hold there.
 """
@@ -26,6 +36,7 @@ from ablations.spec import Artifact, Check, Claim
 from ..config import COLLAPSE_DEV, Config
 from ..presets import apply_preset
 from .runs import metric_value, run_curve
+from .sequential import SequentialDesign
 from .stats import ALPHA, Stats, Welch, detectable_difference, holm, holm_levels, one_sample, one_sided, welch
 
 HOLDS = "holds"
@@ -43,6 +54,20 @@ TEST_NOTE = ("Welch's two-sided t-test over seeds on mean(a) - mean(b) - margin 
              "Every test needs >= 2 runs per cell. 'detectable' is the smallest difference the "
              "runs could show at the check's Holm level (t quantile x standard error); when the "
              "paper's gap is below it the verdict is 'not resolvable with N seeds'.")
+SEQUENTIAL_NOTE = ("Seeds added in rounds (mocose reproduce --until-resolved) are tested with a "
+                   "group-sequential design: looks at every seed count from the start to "
+                   "--max-seeds, the level spent by Lan-DeMets {spending}-type alpha spending "
+                   "(Lan & DeMets 1983; Jennison & Turnbull 2000, ch. 19), Holm on the repeated "
+                   "p-values; 'detectable' is at the design's nominal level of the look.")
+
+
+def note_for(design: SequentialDesign | None = None) -> str:
+    """The report's test note: TEST_NOTE, and the sequential design when one was used."""
+    if design is None:
+        return TEST_NOTE
+    spending = {"obrien-fleming": "O'Brien-Fleming", "pocock": "Pocock"}[design.spending]
+    return (f"{TEST_NOTE} {SEQUENTIAL_NOTE.format(spending=spending)} Design here: looks at "
+            f"{design.start}..{design.max_seeds} seeds a cell.")
 
 
 def not_resolvable(n: int) -> str:
@@ -92,6 +117,7 @@ class CheckResult:
     test: Welch | None = None
     p: float | None = None  # raw p of the test that decides the verdict
     p_holm: float | None = None
+    level: float | None = None  # the overall level Holm gives the check (before any look spending)
     detectable: float | None = None
     paper_gap: float | None = None  # the paper's a - b (or after - before), margin not subtracted
     n: int = 0  # runs of the smaller cell
@@ -245,8 +271,11 @@ def combine(verdicts: Sequence[str]) -> str:
     return resolvable[0] if resolvable else HOLDS
 
 
-def evaluate_claims(art: Artifact, runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[ClaimResult]:
-    """Every claim of ``art`` on measured runs: ``runs[label]`` are a cell's result dicts."""
+def evaluate_claims(art: Artifact, runs: Mapping[str, Sequence[Mapping[str, Any]]],
+                    design: SequentialDesign | None = None) -> list[ClaimResult]:
+    """Every claim of ``art`` on measured runs: ``runs[label]`` are a cell's result dicts.
+    With a sequential ``design`` each test's p-value becomes its repeated p-value at the look its
+    seed count makes, and its level the design's nominal level there (:mod:`.sequential`)."""
     out = []
     for claim in art.claims:
         results = []
@@ -265,9 +294,11 @@ def evaluate_claims(art: Artifact, runs: Mapping[str, Sequence[Mapping[str, Any]
                     res.verdict, res.reason = NOT_AT_PROFILE, "no validation in the window"
                 results.append(res)
         tested = [r for r in results if r.test is not None]
-        pvalues = [r.p for r in tested]
+        pvalues = [r.p if design is None else design.repeated_p(r.p, r.n) for r in tested]
         for res, level, p_adj in zip(tested, holm_levels(pvalues), holm(pvalues)):
-            _decide(res, level, p_adj, paper_gap(art, res.check))
+            res.level = level
+            nominal = level if design is None else design.nominal(level, res.n)
+            _decide(res, nominal, p_adj, paper_gap(art, res.check))
         for res in results:
             if res.paper_gap is None and res.check.op != "collapsed":
                 res.paper_gap = paper_gap(art, res.check)

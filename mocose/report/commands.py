@@ -1,7 +1,8 @@
-"""``mocose report`` and ``mocose claims``: the report's command line."""
+"""``mocose report``, ``mocose claims`` and ``mocose seeds``: the report's command line."""
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -11,8 +12,10 @@ from ..config import ConfigError
 from ..profiles import load_profile
 from ..runner.plan import results_root
 from ..runner.store import load_results
-from .claims import FAILS, TEST_NOTE, ClaimResult, cell_runs, evaluate_claims, paper_claims
+from .claims import FAILS, TEST_NOTE, ClaimResult, cell_runs, evaluate_claims, note_for, paper_claims
 from .runs import profiles_with_results
+from .sequential import DEFAULT_SPENDING, SPENDING, SequentialDesign
+from .seeds import DEFAULT_MAX_SEEDS, ClaimSeeds, claim_seeds, recorded_design, simulate
 
 
 def report_profiles(args: argparse.Namespace) -> list[str]:
@@ -75,7 +78,10 @@ def cmd_claims(args) -> int:
         found = load_results(results_dir, args.profile)
         print(f"Claims on the measured runs of profile {args.profile!r} ({results_dir}). {TEST_NOTE}")
         for art in arts:
-            results = evaluate_claims(art, cell_runs(art, args.profile, found))
+            design = recorded_design(results_dir, args.profile, art.name)
+            if design is not None:
+                print(f"{art.name}: {note_for(design)[len(TEST_NOTE) + 1:]}")
+            results = evaluate_claims(art, cell_runs(art, args.profile, found), design)
             failed += sum(r.verdict == FAILS for r in results)
             print("\n".join(format_claims(art.name, results)))
     total = sum(len(a.claims) for a in arts)
@@ -83,8 +89,81 @@ def cmd_claims(args) -> int:
     return 1 if failed else 0
 
 
+def design_for(args: argparse.Namespace, results_dir: Any, name: str) -> SequentialDesign | None:
+    """The design ``mocose seeds`` tests an artifact under: the flags' when any is given, else the
+    one recorded by ``reproduce --until-resolved``, else None (fixed-sample tests)."""
+    if args.start is not None or args.spending is not None:
+        start = args.start if args.start is not None else 3
+        return _design(start, args.max_seeds or DEFAULT_MAX_SEEDS, args.spending or DEFAULT_SPENDING)
+    recorded = recorded_design(results_dir, args.profile, name)
+    if recorded is not None and args.max_seeds is not None and args.max_seeds != recorded.max_seeds:
+        return _design(recorded.start, args.max_seeds, recorded.spending)
+    return recorded
+
+
+def _design(start: int, max_seeds: int, spending: str) -> SequentialDesign:
+    try:
+        return SequentialDesign(start, max_seeds, spending)
+    except ValueError as err:
+        raise ConfigError(f"--start {start} --max-seeds {max_seeds}: {err}") from None
+
+
+def format_seeds(rows: Sequence[ClaimSeeds]) -> list[str]:
+    """One line per claim: verdict, seeds used per cell, detectable difference, seeds needed."""
+    lines = []
+    for cs in rows:
+        used = ", ".join(f"{label} {n}" for label, n in cs.seeds_used.items())
+        det = "-" if cs.detectable is None else f"{cs.detectable:.2f}"
+        gap = "-" if cs.paper_gap is None else f"{cs.paper_gap:+.2f}"
+        lines.append(f"{cs.artifact}: [{cs.verdict}] {cs.claim}\n    seeds used: {used or '-'}; "
+                     f"detectable {det}, paper gap {gap}; seeds needed: {cs.seeds_needed}")
+    return lines
+
+
+def cmd_seeds(args: argparse.Namespace) -> int:
+    """Per claim: seeds used, verdict, detectable difference, seeds needed (or --simulate)."""
+    if args.simulate:
+        if args.names:
+            raise ConfigError("--simulate takes no artifact names: it simulates one claim")
+        if args.effect is None or args.sd is None:
+            raise ConfigError("--simulate needs --effect D and --sd S")
+        if args.trials < 1 or args.sd <= 0:
+            raise ConfigError(f"--trials {args.trials} must be >= 1 and --sd {args.sd} > 0")
+        design = _design(args.start if args.start is not None else 3,
+                         args.max_seeds or DEFAULT_MAX_SEEDS, args.spending or DEFAULT_SPENDING)
+        out = simulate(args.effect, args.sd, design.start, design.max_seeds, args.trials,
+                       args.seed, design.spending)
+        if args.json:
+            print(json.dumps(out))
+        else:
+            print(f"{args.trials} simulated sweeps (effect {args.effect:g}, sd {args.sd:g}, seeds "
+                  f"{design.start}..{design.max_seeds}, {design.spending} spending): reject rate "
+                  f"{out['reject_rate']:.3f}, mean seeds {out['mean_seeds']:.2f}, at the maximum "
+                  f"{out['max_seeds_hit']:.3f}")
+        return 0
+    results_dir = results_root(args.results)
+    found = load_results(results_dir, args.profile)
+    rows: list[ClaimSeeds] = []
+    notes = []
+    for name in args.names or ablations.names():
+        art = ablations.get(name)
+        design = design_for(args, results_dir, name)
+        max_seeds = args.max_seeds or (design.max_seeds if design else DEFAULT_MAX_SEEDS)
+        rows += claim_seeds(art, cell_runs(art, args.profile, found, args.preset), design, max_seeds)
+        notes.append(f"{name}: " + ("fixed-sample tests" if design is None else
+                                    f"sequential design, looks at {design.start}..{design.max_seeds} "
+                                    f"seeds a cell, {design.spending} spending"))
+    if args.json:
+        print(json.dumps({"claims": [cs.to_dict() for cs in rows]}, indent=1))
+        return 0
+    print(f"Seeds per claim on the runs of profile {args.profile!r} ({results_dir}); "
+          + "; ".join(notes))
+    print("\n".join(format_seeds(rows)))
+    return 0
+
+
 def register(subparsers: Any) -> None:
-    """Add ``mocose report [NAME ...]`` and ``mocose claims [NAME ...]``."""
+    """Add ``mocose report [NAME ...]``, ``mocose claims [NAME ...]`` and ``mocose seeds``."""
     p = subparsers.add_parser(
         "report", help="rebuild tables, figures and claim verdicts from result files",
         description="Rebuild the report of one or more artifacts (all when none is named) from "
@@ -113,3 +192,35 @@ def register(subparsers: Any) -> None:
     p.add_argument("--profile", default="cpu", help="profile of the measured runs (default: cpu)")
     p.add_argument("--results", default=None, help="results folder (default: $MOCOSE_RESULTS or ./results)")
     p.set_defaults(func=cmd_claims)
+
+    p = subparsers.add_parser(
+        "seeds", help="seeds per claim: used, verdict, detectable difference, seeds needed",
+        description="For each claim of the named artifacts (default: all), from the runs in the "
+                    "results folder: the seeds used per cell, the verdict now, the smallest "
+                    "difference the runs could detect, and the seeds per cell that would resolve "
+                    "the paper's gap with power 0.8 (docs/seeds.md). Tests use the sequential "
+                    "design `reproduce --until-resolved` recorded, or the one --start/--spending "
+                    "give, else fixed-sample tests. --simulate runs the until-resolved procedure "
+                    "on simulated cells instead.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="artifact names (default: every artifact)")
+    p.add_argument("--profile", default="cpu", help="profile of the measured runs (default: cpu)")
+    p.add_argument("--preset", default="clean", choices=("clean", "authors"),
+                   help="the runs made under this preset (default clean)")
+    p.add_argument("--results", default=None, help="results folder (default: $MOCOSE_RESULTS or ./results)")
+    p.add_argument("--max-seeds", "--max", dest="max_seeds", type=int, default=None,
+                   help=f"most seeds per cell to plan for (default: the recorded design's, else "
+                        f"{DEFAULT_MAX_SEEDS})")
+    p.add_argument("--start", type=int, default=None,
+                   help="seeds per cell of the first look of the sequential design (default 3)")
+    p.add_argument("--spending", default=None, choices=SPENDING,
+                   help=f"alpha-spending function of the sequential design (default {DEFAULT_SPENDING})")
+    p.add_argument("--json", action="store_true",
+                   help='print {"claims": [{"artifact", "claim", "verdict", "seeds_used", '
+                        '"seeds_needed", "detectable", "paper_gap", "checks"}, ...]}')
+    p.add_argument("--simulate", action="store_true",
+                   help="simulate the until-resolved procedure on one 'a > b' claim with normal cells")
+    p.add_argument("--effect", type=float, default=None, help="with --simulate: the true difference a - b")
+    p.add_argument("--sd", type=float, default=None, help="with --simulate: each cell's standard deviation")
+    p.add_argument("--trials", type=int, default=2000, help="with --simulate: sweeps (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="with --simulate: random seed (default 0)")
+    p.set_defaults(func=cmd_seeds)

@@ -13,7 +13,8 @@ import pandas as pd
 from ..config import COLLAPSE_DEV
 from ..model.ema import ema_decay_at
 from .cells import COLLAPSE_MARK, ArtifactReport, config_of, runs_of
-from .claims import TEST_NOTE, ClaimResult
+from .claims import ClaimResult, note_for
+from .seeds import ClaimSeeds
 from .provenance import provenance, provenance_lines
 from .stats import Stats
 from .tables import (DEV_MARK, DEV_NOTE, Layout, additions_frame, cells_frame, display_frame, fmt, fmt_signed,
@@ -64,14 +65,24 @@ def _stats_text(stats: Stats | None) -> str:
     return "-" if stats is None else fmt_stats(stats)
 
 
-def claims_frame(claim: ClaimResult) -> pd.DataFrame:
+def _used_text(used: dict[str, int]) -> str:
+    counts = list(used.values())
+    return "-" if not counts else " / ".join(str(n) for n in counts)
+
+
+def claims_frame(claim: ClaimResult, seeds: ClaimSeeds | None = None) -> pd.DataFrame:
     """One row per check: our numbers, the smallest difference the runs could detect, the paper's
-    gap, the verdict and the test behind it."""
+    gap, the seeds used per cell (a / b) and the seeds per cell that would resolve it
+    (:mod:`.seeds`), the verdict and the test behind it."""
+    per_check = seeds.checks if seeds is not None else [None] * len(claim.checks)
     return pd.DataFrame([{
         "Check": ch.text, "a": _stats_text(ch.a), "b": _stats_text(ch.b),
         "a - b": fmt_signed(ch.diff), "detectable": fmt(ch.detectable),
-        "paper gap": fmt_signed(ch.paper_gap), "Verdict": ch.verdict, "Test": ch.reason or "-",
-    } for ch in claim.checks])
+        "paper gap": fmt_signed(ch.paper_gap),
+        "seeds used": _used_text(cs.seeds_used) if cs else "-",
+        "seeds needed": str(cs.seeds_needed) if cs else "-",
+        "Verdict": ch.verdict, "Test": ch.reason or "-",
+    } for ch, cs in zip(claim.checks, per_check)])
 
 
 def claims_markdown(rep: ArtifactReport) -> str:
@@ -79,11 +90,13 @@ def claims_markdown(rep: ArtifactReport) -> str:
         return "_No claims recorded for this artifact._"
     on_paper = {id(cr.claim): cr.verdict for cr in rep.paper}
     parts = []
-    for cr in rep.claims:
+    seeds = rep.seeds if len(rep.seeds) == len(rep.claims) else [None] * len(rep.claims)
+    for cr, cs in zip(rep.claims, seeds):
         addition = " (needs suite additions)" if cr.claim.additions else ""
         parts.append(f"- **{cr.verdict}**: {cr.claim.text}{addition} (on the paper's own numbers: "
-                     f"{on_paper.get(id(cr.claim), '-')})")
-        table = to_markdown(claims_frame(cr))
+                     f"{on_paper.get(id(cr.claim), '-')})"
+                     + (f"; seeds needed: {cs.seeds_needed}" if cs is not None else ""))
+        table = to_markdown(claims_frame(cr, cs))
         parts.append("\n".join("  " + line for line in table.splitlines()))
     return "\n".join(parts)
 
@@ -144,7 +157,7 @@ def render_markdown(rep: ArtifactReport, plot_files: Sequence[Path] = (),
                 "paper's grid, and named only by claims marked as needing them.", "",
                 to_markdown(additions_frame(rep))]
     out += ["", "## Cells", "", to_markdown(cells_frame(rep)), "", "## Claims", "",
-            claims_markdown(rep), "", f"_Test_: {TEST_NOTE}"]
+            claims_markdown(rep), "", f"_Test_: {note_for(rep.design)}"]
     return "\n".join(out) + "\n"
 
 
@@ -163,6 +176,8 @@ def render_tex(rep: ArtifactReport) -> str:
 def json_record(rep: ArtifactReport) -> dict[str, Any]:
     p = provenance(rep.profile, runs_of(rep.cells), config_of(rep.cells))
     on_paper = {id(cr.claim): cr.verdict for cr in rep.paper}
+    seeds_of = ({id(cr.claim): cs.to_dict() for cr, cs in zip(rep.claims, rep.seeds)}
+                if len(rep.seeds) == len(rep.claims) else {})
     return {
         "artifact": rep.art.name, "title": rep.art.title, "kind": rep.art.kind,
         "profile": rep.profile, "metric": rep.art.metric, "selection": p["selection"],
@@ -176,6 +191,8 @@ def json_record(rep: ArtifactReport) -> dict[str, Any]:
                    "run_ids": [r.get("run_id") for r in cd.runs]} for cd in rep.cells],
         "claims": [{"text": cr.claim.text, "verdict": cr.verdict,
                     "paper": on_paper.get(id(cr.claim)),
+                    "seeds_used": seeds_of.get(id(cr.claim), {}).get("seeds_used"),
+                    "seeds_needed": seeds_of.get(id(cr.claim), {}).get("seeds_needed"),
                     "checks": [{"check": ch.text, "metric": ch.metric, "verdict": ch.verdict,
                                 "reason": ch.reason,
                                 "a_mean": ch.a.mean if ch.a else None,

@@ -16,7 +16,7 @@ from ..presets import PRESETS, preset_configs
 from . import store
 from .dispatch import DEVICES_HELP
 from .job import run_job
-from .plan import counts, results_root
+from .plan import counts, plan_runs, results_root
 from .sweep import execute
 
 # The registry module (ablations/__init__.py: names(), get(name)); tests point this at a small stand-in.
@@ -26,6 +26,8 @@ DEFAULT_REGISTRY = "ablations"
 REPORT_ENTRY = "build"
 # Runs per cell unless --seeds says otherwise: with one seed no claim can be tested at all.
 DEFAULT_SEEDS = 3
+# Most seeds per cell of reproduce --until-resolved unless --max-seeds says otherwise.
+DEFAULT_MAX_SEEDS = 10
 
 
 CLUSTER_HELP = """\
@@ -127,17 +129,25 @@ def _print_estimate(reg: Any, names: list[str], args: argparse.Namespace, result
                    list_runs=False))
 
 
+def report_module() -> Any | None:
+    """mocose.report, imported only when used (a sweep never waits on plotting libraries, and the
+    runner sits below the report); None when it is not there."""
+    try:
+        return importlib.import_module("mocose.report")
+    except ModuleNotFoundError as err:
+        if err.name == "mocose.report":
+            return None
+        raise
+
+
 def run_report(name: str, profile: str, results_dir: str | os.PathLike,
                plots_dir: str | os.PathLike = "plots", preset: str = "clean") -> int:
     """Build the report of ``name`` (mocose.report, imported only now, so a sweep never waits on
     plotting libraries); 0 when it was built or when the report module is not there."""
-    try:
-        report = importlib.import_module("mocose.report")
-    except ModuleNotFoundError as err:
-        if err.name == "mocose.report":
-            print("mocose: no report module (mocose.report); skipping the report", file=sys.stderr)
-            return 0
-        raise
+    report = report_module()
+    if report is None:
+        print("mocose: no report module (mocose.report); skipping the report", file=sys.stderr)
+        return 0
     build = getattr(report, REPORT_ENTRY, None)
     if not callable(build):
         print(f"mocose: mocose.report has no {REPORT_ENTRY}(); skipping the report", file=sys.stderr)
@@ -215,6 +225,74 @@ def _reproduce_one(name: str, reg: Any, args: argparse.Namespace, results: Any, 
     return counts(summary.plan), ok
 
 
+def seed_pairs(art: Any, profile: str, targets: dict[str, int], preset: str = "clean") -> list[tuple[Any, Any]]:
+    """The (cell, config) runs of ``art`` with ``targets[label]`` seeds in each cell: the first
+    seeds of the profile's list (base, base+1, ...), so the same targets give the same runs."""
+    from ..profiles import load_profile
+
+    if not targets:
+        return []
+    base = load_profile(profile).train.seed
+    return [(cell, config) for cell, config in preset_configs(art, profile, max(targets.values()), preset)
+            if config.train.seed - base < targets.get(getattr(cell, "label", str(cell)), 0)]
+
+
+def _reproduce_until_resolved(name: str, reg: Any, args: argparse.Namespace, results: Any,
+                              data_dir: Any, keep_best: frozenset[str],
+                              pool: Any) -> tuple[dict[str, int], bool, set[str]]:
+    """Rounds of seeds for one artifact: every cell at --seeds, then only the cells of claims
+    still unresolved, as many more as the claims' seeds_needed says (mocose.report.seeds), until
+    every claim is resolved or its cells have --max-seeds; with --dry-run, price the next round
+    only. Returns (the last round's counts, all well, the run ids of the final plan)."""
+    report = report_module()
+    next_round = getattr(report, "next_round", None) if report is not None else None
+    if not callable(next_round):
+        raise ConfigError("--until-resolved needs the report's seed planning (mocose.report.next_round)")
+    art = reg.get(name)
+    targets = {cell.label: args.seeds for cell in art.run_cells}
+    if not args.dry_run:
+        store.atomic_write_json(store.design_path(results, args.profile, name),
+                                {"start": args.seeds, "max_seeds": args.max_seeds,
+                                 "spending": args.spending})
+    ok, last, rounds = True, {"to_train": 0, "to_evaluate": 0, "done": 0}, 0
+    quiet = io.StringIO() if args.json else None
+    out = quiet or sys.stdout
+    while True:
+        rounds += 1
+        pairs = seed_pairs(art, args.profile, targets, args.preset)
+        plan = plan_runs(pairs, results, args.profile, name)
+        if not args.dry_run or plan.todo or plan.evaluate:
+            print(f"{name}: round {rounds}, seeds per cell " + ", ".join(
+                f"{label} {n}" for label, n in targets.items()), file=out, flush=True)
+            summary = execute(pairs, profile=args.profile, results_dir=results, data_dir=data_dir,
+                              devices=args.devices, scheduler=args.scheduler,
+                              keep_checkpoints=args.keep_checkpoints, dry_run=args.dry_run,
+                              artifact=name, progress=not args.quiet,
+                              process_per_run=args.process_per_run, out=quiet,
+                              keep_best=keep_best, pool=pool)
+            ok = ok and summary.ok
+            last = counts(summary.plan)
+            if args.dry_run:
+                return last, ok, {r.run_id for r in plan.runs}
+        step, claims = next_round(art, args.profile, results, args.seeds, args.max_seeds,
+                                  args.spending, args.preset)
+        for cs in claims:  # runs already there (an earlier sweep's) count for their cells
+            for label, n in cs.seeds_used.items():
+                if label in targets:
+                    targets[label] = max(targets[label], min(n, args.max_seeds))
+        resolved = sum(1 for c in claims if c.resolved)
+        grow = {label: n for label, n in step.items() if n > targets.get(label, 0)}
+        print(f"{name}: {resolved}/{len(claims)} claims resolved"
+              + (f"; next round: " + ", ".join(f"{l} to {n}" for l, n in grow.items()) if grow
+                 else f"; done after {rounds} round{'s' if rounds != 1 else ''}"), file=out, flush=True)
+        if not grow:
+            if args.dry_run:
+                print(f"{name}: nothing to run: every claim is resolved or at --max-seeds "
+                      f"{args.max_seeds}", file=out, flush=True)
+            return last, ok, {c.digest() for _, c in seed_pairs(art, args.profile, targets, args.preset)}
+        targets.update(grow)
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """Plan the missing runs of each artifact named, run them, then build its report.
 
@@ -228,16 +306,26 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         raise ConfigError(f"--seeds {args.seeds} is not allowed: --seeds must be at least 1")
     if args.json and not args.dry_run:
         raise ConfigError("--json is only allowed with --dry-run")
+    if args.max_seeds is not None and not args.until_resolved:
+        raise ConfigError("--max-seeds is only allowed with --until-resolved")
+    if args.until_resolved:
+        args.max_seeds = DEFAULT_MAX_SEEDS if args.max_seeds is None else args.max_seeds
+        if args.max_seeds < max(2, args.seeds):
+            raise ConfigError(f"--max-seeds {args.max_seeds} is not allowed: it must be at least 2 "
+                              f"and at least --seeds ({args.seeds})")
     reg = registry()
     names = artifact_names(reg, args.name)
     data_dir = resolve_data_dir(args.data)
     results = results_root(args.results)
-    asked = asked_of_runs(reg, args.profile, args.seeds, args.preset)  # by every artifact, not only these
+    most = args.max_seeds if args.until_resolved else args.seeds
+    asked = asked_of_runs(reg, args.profile, most, args.preset)  # by every artifact, not only these
     keep_best = evaluated_later(asked)
     local = not args.scheduler and not args.dry_run
     pool = SlotPool(parse_devices(args.devices), args.process_per_run) if local else None
     several = len(names) > 1
     counted: dict[str, dict[str, int]] = {}
+    planned: set[str] = set()  # --until-resolved: the runs of the final rounds
+    fixed: set[str] = set()  # and those --max-seeds seeds in every cell would have taken
     failed: list[str] = []
     start = time.time()
     try:
@@ -245,7 +333,16 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             if several and not args.json:
                 print(f"=== {name} ({i}/{len(names)}, {time.time() - start:.0f}s elapsed) ===", flush=True)
             try:
-                counted[name], ok = _reproduce_one(name, reg, args, results, data_dir, keep_best, pool)
+                if args.until_resolved:
+                    counted[name], ok, ids = _reproduce_until_resolved(name, reg, args, results, data_dir,
+                                                                       keep_best, pool)
+                    planned |= ids
+                    fixed |= {c.digest() for _, c in preset_configs(reg.get(name), args.profile,
+                                                                    args.max_seeds, args.preset)}
+                    if not args.dry_run and not args.no_report:
+                        ok = not run_report(name, args.profile, results, args.plots, args.preset) and ok
+                else:
+                    counted[name], ok = _reproduce_one(name, reg, args, results, data_dir, keep_best, pool)
             except Exception as err:  # noqa: BLE001 - one artifact's fault does not stop the others
                 if not several:
                     raise
@@ -266,6 +363,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(counted if several else counted[names[0]]))
         return 0
+    if args.until_resolved:
+        print(f"reproduce: the sequential plan took {len(planned)} runs where --max-seeds "
+              f"{args.max_seeds} seeds in every cell would take {len(fixed)}: "
+              f"{len(fixed) - len(planned)} runs saved", flush=True)
     if several:
         print(f"reproduce: {len(names)} artifacts in {time.time() - start:.0f}s; profile {args.profile}",
               flush=True)
@@ -334,7 +435,17 @@ def register(subparsers: Any) -> None:
     p.add_argument("--data", default=None, help="data folder (default: $MOCOSE_DATA)")
     p.add_argument("--keep-checkpoints", action="store_true",
                    help="keep each run's work dir (checkpoints) after it finishes")
-    p.add_argument("--dry-run", action="store_true", help="show the plan and stop")
+    p.add_argument("--until-resolved", action="store_true",
+                   help="start at --seeds a cell, then add seeds in rounds only to the cells of "
+                        "claims still unresolved, as many as their seeds_needed says, until every "
+                        "claim is resolved or at --max-seeds (docs/seeds.md)")
+    p.add_argument("--max-seeds", type=int, default=None,
+                   help=f"with --until-resolved: most seeds per cell (default {DEFAULT_MAX_SEEDS})")
+    p.add_argument("--spending", default="obrien-fleming", choices=("obrien-fleming", "pocock"),
+                   help="with --until-resolved: the alpha-spending function over the looks "
+                        "(default obrien-fleming)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="show the plan and stop (with --until-resolved: the next round's)")
     p.add_argument("--json", action="store_true",
                    help='with --dry-run: print only {"to_train": N, "to_evaluate": M, "done": K}')
     p.add_argument("--plots", default="plots", help="plots folder of the report (default: ./plots)")

@@ -60,6 +60,23 @@ def log_path(results_dir: str | os.PathLike, profile: str, run_id: str) -> Path:
     return profile_dir(results_dir, profile) / "logs" / f"{run_id}.log"
 
 
+def design_path(results_dir: str | os.PathLike, profile: str, artifact: str) -> Path:
+    """RESULTS/<profile>/sequential/<artifact>.json: the sequential design (start, max_seeds,
+    spending) ``reproduce --until-resolved`` planned the artifact's seeds with, so the report and
+    ``mocose seeds`` test its runs under the same design."""
+    return profile_dir(results_dir, profile) / "sequential" / f"{artifact}.json"
+
+
+def read_design(results_dir: str | os.PathLike, profile: str, artifact: str) -> dict[str, Any] | None:
+    """The recorded sequential design of an artifact, or None (none recorded or unreadable)."""
+    path = design_path(results_dir, profile, artifact)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def atomic_write_json(path: Path, data: Any) -> None:
     """Write ``data`` as JSON to ``path`` through a temporary file and ``os.replace``."""
     path.parent.mkdir(parents=True, exist_ok=True)
