@@ -113,18 +113,19 @@ def test_eval_tasks_are_not_part_of_a_run():
 
 
 def test_second_table_evaluates_the_first_tables_runs(env):
-    assert dry_json(env, "transfer_table") == {"to_train": 4, "to_evaluate": 0, "done": 0}
+    # two cells train, two evaluate an untrained encoder (method none): nothing of theirs trains
+    assert dry_json(env, "transfer_table") == {"to_train": 2, "to_evaluate_only": 2, "to_evaluate_more": 0, "done": 0}
     first = reproduce(env, "sts_table")
     assert first.returncode == 0, first.stdout + first.stderr
     assert events(env) == ["train"] * 4
     work = env / "results" / PROFILE / "work"
     assert sorted(p.name for p in work.glob("*/*")) == ["best", "best"]  # kept for transfer_table
-    assert dry_json(env, "transfer_table") == {"to_train": 0, "to_evaluate": 4, "done": 0}
+    assert dry_json(env, "transfer_table") == {"to_train": 0, "to_evaluate_only": 0, "to_evaluate_more": 4, "done": 0}
     second = reproduce(env, "transfer_table")
     assert second.returncode == 0, second.stdout + second.stderr
     assert events(env) == ["train"] * 4 + ["evaluate"] * 4  # nothing trained again
-    assert dry_json(env, "transfer_table") == {"to_train": 0, "to_evaluate": 0, "done": 4}
-    assert dry_json(env, "sts_table") == {"to_train": 0, "to_evaluate": 0, "done": 4}
+    assert dry_json(env, "transfer_table") == {"to_train": 0, "to_evaluate_only": 0, "to_evaluate_more": 0, "done": 4}
+    assert dry_json(env, "sts_table") == {"to_train": 0, "to_evaluate_only": 0, "to_evaluate_more": 0, "done": 4}
     runs = [json.loads(p.read_text()) for p in (env / "results" / PROFILE / "runs").glob("*.json")]
     assert len(runs) == 4
     for r in runs:
@@ -174,7 +175,7 @@ def test_smoke_transfer_after_sts_trains_nothing(tmp_path):
     first = run("stsb_one")
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
     plan = run("trec_one", "--dry-run", "--json")
-    assert json.loads(plan.stdout) == {"to_train": 0, "to_evaluate": 1, "done": 0}, plan.stderr
+    assert json.loads(plan.stdout) == {"to_train": 0, "to_evaluate_only": 0, "to_evaluate_more": 1, "done": 0}, plan.stderr
     done = run("trec_one")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     (path,) = (tmp_path / "results" / PROFILE / "runs").glob("*.json")
@@ -183,4 +184,21 @@ def test_smoke_transfer_after_sts_trains_nothing(tmp_path):
     assert r["metrics"]["tasks"]["TREC"]["score"] > 0 and r["metrics"]["tasks"]["STSBenchmark"]
     assert r["training"]["steps"] == 16  # trained once, by the first artifact
     assert json.loads(run("trec_one", "--dry-run", "--json").stdout) == {
-        "to_train": 0, "to_evaluate": 0, "done": 1}
+        "to_train": 0, "to_evaluate_only": 0, "to_evaluate_more": 0, "done": 1}
+
+
+def test_dry_run_counts_mean_one_thing_in_text_and_json():
+    """An untrained encoder's run trains nothing: counted as to_evaluate_only, never to_train;
+    a finished run asked for more tasks is to_evaluate_more; the text uses the same numbers."""
+    from mocose.runner.plan import Estimate, Plan, PlannedRun, counts, describe
+    from mocose.profiles import load_profile
+
+    base = load_profile("smoke")
+    bert, trained = base.override({"method": "none"}), base
+    todo = [PlannedRun(f"r{i}", c, ["cell"]) for i, c in enumerate((bert, trained, trained))]
+    done = [PlannedRun("d0", trained, ["cell"], ["MR"]), PlannedRun("d1", trained, ["cell"])]
+    plan = Plan("table2", "smoke", todo + done, done, todo, [], [done[0]])
+    assert counts(plan) == {"to_train": 2, "to_evaluate_only": 1, "to_evaluate_more": 1, "done": 1}
+    text = describe(plan, Estimate(2, 1, 10, 1.0, 1.0, "table"), "cpu:1", list_runs=False)
+    assert "5 runs, 1 done, 3 to run (2 to train, 1 to evaluate only), 1 done but to evaluate on more tasks" in text
+    assert "2 runs to train (10 steps), 1 to evaluate only" in text

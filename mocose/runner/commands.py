@@ -254,7 +254,7 @@ def _reproduce_until_resolved(name: str, reg: Any, args: argparse.Namespace, res
         store.atomic_write_json(store.design_path(results, args.profile, name),
                                 {"start": args.seeds, "max_seeds": args.max_seeds,
                                  "spending": args.spending})
-    ok, last, rounds = True, {"to_train": 0, "to_evaluate": 0, "done": 0}, 0
+    ok, last, rounds = True, {"to_train": 0, "to_evaluate_only": 0, "to_evaluate_more": 0, "done": 0}, 0
     quiet = io.StringIO() if args.json else None
     out = quiet or sys.stdout
     while True:
@@ -447,7 +447,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="show the plan and stop (with --until-resolved: the next round's)")
     p.add_argument("--json", action="store_true",
-                   help='with --dry-run: print only {"to_train": N, "to_evaluate": M, "done": K}')
+                   help='with --dry-run: print only {"to_train", "to_evaluate_only", '
+                        '"to_evaluate_more", "done"} (plan.counts says what each counts)')
     p.add_argument("--plots", default="plots", help="plots folder of the report (default: ./plots)")
     p.add_argument("--no-report", action="store_true", help="do not build the report afterwards")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-run lines")

@@ -64,9 +64,15 @@ def plan_runs(pairs: Iterable[tuple[Any, Config]], results_dir: str | os.PathLik
 
 
 def counts(plan: Plan) -> dict[str, int]:
-    """What a sweep would do: runs to train, finished runs to evaluate on more tasks, runs done."""
-    return {"to_train": len(plan.todo), "to_evaluate": len(plan.evaluate),
-            "done": len(plan.done) - len(plan.evaluate)}
+    """What a sweep would do, one meaning a word, the same in ``--dry-run``'s text and JSON:
+
+    ``to_train``: runs not finished that will train; ``to_evaluate_only``: runs not finished that
+    train nothing (an untrained encoder, method none); ``to_evaluate_more``: finished runs whose
+    result lacks tasks an artifact asks for (their kept checkpoint is evaluated, nothing trains);
+    ``done``: finished runs with nothing left to do."""
+    only = sum(1 for r in plan.todo if r.config.model.method == "none")
+    return {"to_train": len(plan.todo) - only, "to_evaluate_only": only,
+            "to_evaluate_more": len(plan.evaluate), "done": len(plan.done) - len(plan.evaluate)}
 
 
 # What a run costs, by (profile, device kind): seconds a training step takes with everything a step
@@ -212,9 +218,11 @@ def format_duration(seconds: float | None) -> str:
 
 def describe(plan: Plan, cost: Estimate, where: str, list_runs: bool = True) -> str:
     """The plan as shown before dispatch (``list_runs``: one line for each run to run)."""
+    n = counts(plan)
     lines = [f"{plan.artifact or 'sweep'} [{plan.profile}]: {len(plan.runs)} runs, "
-             f"{len(plan.done)} done, {len(plan.todo)} to run"
-             + (f", {len(plan.evaluate)} done to evaluate on more tasks" if plan.evaluate else "")
+             f"{n['done']} done, {len(plan.todo)} to run ({n['to_train']} to train, "
+             f"{n['to_evaluate_only']} to evaluate only)"
+             + (f", {n['to_evaluate_more']} done but to evaluate on more tasks" if plan.evaluate else "")
              + (f" ({len(plan.failed_before)} failed before, retried)" if plan.failed_before else "")]
     if plan.todo:
         steps = "?" if cost.steps is None else f"{cost.steps:,}"
