@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import inspect
 import io
@@ -13,10 +14,11 @@ from typing import Any
 
 from ..config import ConfigError
 from ..presets import PRESETS, preset_configs
-from . import store
+from . import slurm, store
 from .dispatch import DEVICES_HELP
 from .job import run_job
 from .plan import counts, plan_runs, results_root
+from .rounds import reproduce_until_resolved
 from .sweep import execute
 
 # The registry module (ablations/__init__.py: names(), get(name)); tests point this at a small stand-in.
@@ -39,10 +41,12 @@ on a Dask cluster (--scheduler tcp://HOST:8786): start one worker per GPU, each 
 with K threads for K jobs a GPU,
   CUDA_VISIBLE_DEVICES=0 dask worker tcp://HOST:8786 --nthreads 4 --resources GPU=1
   CUDA_VISIBLE_DEVICES=1 dask worker tcp://HOST:8786 --nthreads 4 --resources GPU=1
-or with dask-jobqueue on SLURM: SLURMCluster(cores=4, processes=1,
-  job_extra_directives=["--gres=gpu:1"], worker_extra_args=["--resources", "GPU=1"]), then
+then
   mocose reproduce NAME --scheduler tcp://HOST:8786 --devices cudax4
-(--devices cudaxK submits every job with resources={'GPU': 1/K}; without cuda, jobs run on the
+On this machine's SLURM cluster, with no scheduler started by hand (docs/slurm.md):
+  mocose reproduce NAME --scheduler slurm --devices cuda:0x4 [--slurm-partition P ...]
+A run whose worker or job is lost (scancel, preemption, time limit) starts again from its saved
+state, up to --retries times. (--devices cudaxK submits every job with resources={'GPU': 1/K}; without cuda, jobs run on the
 workers' CPUs). Workers need mocose installed and the results and data folders on a shared file
 system."""
 
@@ -212,6 +216,7 @@ def _reproduce_one(name: str, reg: Any, args: argparse.Namespace, results: Any, 
     pairs = preset_configs(reg.get(name), args.profile, args.seeds, args.preset)
     summary = execute(pairs, profile=args.profile, results_dir=results, data_dir=data_dir,
                       devices=args.devices, scheduler=args.scheduler,
+                      dask_options=getattr(args, "dask_options", None),
                       keep_checkpoints=args.keep_checkpoints, dry_run=args.dry_run,
                       artifact=name, progress=not args.quiet, process_per_run=args.process_per_run,
                       out=io.StringIO() if args.json else None, keep_best=keep_best, pool=pool)
@@ -225,74 +230,6 @@ def _reproduce_one(name: str, reg: Any, args: argparse.Namespace, results: Any, 
     return counts(summary.plan), ok
 
 
-def seed_pairs(art: Any, profile: str, targets: dict[str, int], preset: str = "clean") -> list[tuple[Any, Any]]:
-    """The (cell, config) runs of ``art`` with ``targets[label]`` seeds in each cell: the first
-    seeds of the profile's list (base, base+1, ...), so the same targets give the same runs."""
-    from ..profiles import load_profile
-
-    if not targets:
-        return []
-    base = load_profile(profile).train.seed
-    return [(cell, config) for cell, config in preset_configs(art, profile, max(targets.values()), preset)
-            if config.train.seed - base < targets.get(getattr(cell, "label", str(cell)), 0)]
-
-
-def _reproduce_until_resolved(name: str, reg: Any, args: argparse.Namespace, results: Any,
-                              data_dir: Any, keep_best: frozenset[str],
-                              pool: Any) -> tuple[dict[str, int], bool, set[str]]:
-    """Rounds of seeds for one artifact: every cell at --seeds, then only the cells of claims
-    still unresolved, as many more as the claims' seeds_needed says (mocose.report.seeds), until
-    every claim is resolved or its cells have --max-seeds; with --dry-run, price the next round
-    only. Returns (the last round's counts, all well, the run ids of the final plan)."""
-    report = report_module()
-    next_round = getattr(report, "next_round", None) if report is not None else None
-    if not callable(next_round):
-        raise ConfigError("--until-resolved needs the report's seed planning (mocose.report.next_round)")
-    art = reg.get(name)
-    targets = {cell.label: args.seeds for cell in art.run_cells}
-    if not args.dry_run:
-        store.atomic_write_json(store.design_path(results, args.profile, name),
-                                {"start": args.seeds, "max_seeds": args.max_seeds,
-                                 "spending": args.spending})
-    ok, last, rounds = True, {"to_train": 0, "to_evaluate_only": 0, "to_evaluate_more": 0, "done": 0}, 0
-    quiet = io.StringIO() if args.json else None
-    out = quiet or sys.stdout
-    while True:
-        rounds += 1
-        pairs = seed_pairs(art, args.profile, targets, args.preset)
-        plan = plan_runs(pairs, results, args.profile, name)
-        if not args.dry_run or plan.todo or plan.evaluate:
-            print(f"{name}: round {rounds}, seeds per cell " + ", ".join(
-                f"{label} {n}" for label, n in targets.items()), file=out, flush=True)
-            summary = execute(pairs, profile=args.profile, results_dir=results, data_dir=data_dir,
-                              devices=args.devices, scheduler=args.scheduler,
-                              keep_checkpoints=args.keep_checkpoints, dry_run=args.dry_run,
-                              artifact=name, progress=not args.quiet,
-                              process_per_run=args.process_per_run, out=quiet,
-                              keep_best=keep_best, pool=pool)
-            ok = ok and summary.ok
-            last = counts(summary.plan)
-            if args.dry_run:
-                return last, ok, {r.run_id for r in plan.runs}
-        step, claims = next_round(art, args.profile, results, args.seeds, args.max_seeds,
-                                  args.spending, args.preset)
-        for cs in claims:  # runs already there (an earlier sweep's) count for their cells
-            for label, n in cs.seeds_used.items():
-                if label in targets:
-                    targets[label] = max(targets[label], min(n, args.max_seeds))
-        resolved = sum(1 for c in claims if c.resolved)
-        grow = {label: n for label, n in step.items() if n > targets.get(label, 0)}
-        print(f"{name}: {resolved}/{len(claims)} claims resolved"
-              + (f"; next round: " + ", ".join(f"{l} to {n}" for l, n in grow.items()) if grow
-                 else f"; done after {rounds} round{'s' if rounds != 1 else ''}"), file=out, flush=True)
-        if not grow:
-            if args.dry_run:
-                print(f"{name}: nothing to run: every claim is resolved or at --max-seeds "
-                      f"{args.max_seeds}", file=out, flush=True)
-            return last, ok, {c.digest() for _, c in seed_pairs(art, args.profile, targets, args.preset)}
-        targets.update(grow)
-
-
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """Plan the missing runs of each artifact named, run them, then build its report.
 
@@ -301,7 +238,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from ..data import resolve_data_dir
     from .dispatch import SlotPool, parse_devices
 
-    check_scheduler(args.scheduler)
+    if args.scheduler == "slurm":
+        slurm.check_slurm()
+        slurm.options_from(args)  # a bad --slurm-* value is refused before any work
+    else:
+        check_scheduler(args.scheduler)
+    if args.retries < 0:
+        raise ConfigError(f"--retries {args.retries} is not allowed: --retries must be >= 0")
+    args.dask_options = {"retries": args.retries}
     if args.seeds < 1:
         raise ConfigError(f"--seeds {args.seeds} is not allowed: --seeds must be at least 1")
     if args.json and not args.dry_run:
@@ -322,6 +266,39 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     keep_best = evaluated_later(asked)
     local = not args.scheduler and not args.dry_run
     pool = SlotPool(parse_devices(args.devices), args.process_per_run) if local else None
+    with contextlib.ExitStack() as cluster:
+        if args.scheduler == "slurm":
+            run_seconds, runs = _run_cost(reg, names, args, results, data_dir)
+            if args.dry_run:
+                if not args.json:
+                    print("job script (--scheduler slurm):\n" + slurm.dry_run_script(args, run_seconds, runs))
+                args.scheduler = "slurm (dry run)"
+            else:
+                args.scheduler, args.dask_options = cluster.enter_context(slurm.scheduler(args, run_seconds, runs))
+        return _reproduce_all(reg, names, args, results, data_dir, asked, keep_best, pool)
+
+
+def _run_cost(reg: Any, names: list[str], args: argparse.Namespace, results: Any,
+              data_dir: Any) -> tuple[float | None, int]:
+    """The estimated device seconds of one missing run (their mean) and how many are missing."""
+    from .dispatch import parse_devices, wants_gpu
+    from .plan import estimate
+
+    kind = "cuda" if wants_gpu(parse_devices(args.devices, local=False)) else "cpu"
+    total, runs = 0.0, 0
+    for name in names:
+        plan = plan_runs(preset_configs(reg.get(name), args.profile, args.seeds, args.preset),
+                         results, args.profile, name)
+        cost = estimate(plan, results, data_dir, kind, 1)
+        if cost.device_seconds is None:
+            return None, runs
+        total, runs = total + cost.device_seconds, runs + len(plan.todo)
+    return (total / runs if runs else None), runs
+
+
+def _reproduce_all(reg: Any, names: list[str], args: argparse.Namespace, results: Any, data_dir: Any,
+                   asked: dict[str, set[str]], keep_best: frozenset[str], pool: Any) -> int:
+    """cmd_reproduce's sweep over ``names``, then the summary."""
     several = len(names) > 1
     counted: dict[str, dict[str, int]] = {}
     planned: set[str] = set()  # --until-resolved: the runs of the final rounds
@@ -334,8 +311,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                 print(f"=== {name} ({i}/{len(names)}, {time.time() - start:.0f}s elapsed) ===", flush=True)
             try:
                 if args.until_resolved:
-                    counted[name], ok, ids = _reproduce_until_resolved(name, reg, args, results, data_dir,
-                                                                       keep_best, pool)
+                    report = report_module()
+                    counted[name], ok, ids = reproduce_until_resolved(
+                        name, reg, args, results, data_dir, keep_best, pool,
+                        getattr(report, "next_round", None) if report is not None else None)
                     planned |= ids
                     fixed |= {c.digest() for _, c in preset_configs(reg.get(name), args.profile,
                                                                     args.max_seeds, args.preset)}
@@ -430,8 +409,13 @@ def register(subparsers: Any) -> None:
                         "through the same job processes")
     _add_common(p)
     p.add_argument("--devices", default="cpu", help=f"where jobs run: {DEVICES_HELP} (default: cpu)")
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="send the jobs to this Dask scheduler instead of running them here")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT|slurm",
+                   help="send the jobs to this Dask scheduler, or (slurm) to worker jobs on this "
+                        "machine's SLURM cluster, instead of running them here")
+    p.add_argument("--retries", type=int, default=2,
+                   help="on a cluster: times a run whose worker or job was lost (scancel, "
+                        "preemption, time limit, node failure) is started again from its saved "
+                        "state (default 2); a run that fails for its own reasons is not")
     p.add_argument("--data", default=None, help="data folder (default: $MOCOSE_DATA)")
     p.add_argument("--keep-checkpoints", action="store_true",
                    help="keep each run's work dir (checkpoints) after it finishes")
@@ -455,6 +439,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--process-per-run", action="store_true",
                    help="start a fresh job process for every run (default: one per slot, reused "
                         "until a run fails)")
+    slurm.add_arguments(p)
     p.set_defaults(func=cmd_reproduce)
 
 

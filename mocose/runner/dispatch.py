@@ -25,8 +25,9 @@ share it (each job asks for 1/K of the GPU resource)::
 and pass ``--devices cudax4`` (K as in the worker's --nthreads). With dask-jobqueue on SLURM:
 ``SLURMCluster(cores=4, processes=1, job_extra_directives=["--gres=gpu:1"], worker_extra_args=
 ["--resources", "GPU=1"])``; SLURM sets CUDA_VISIBLE_DEVICES to the GPU it granted. The job uses
-``cuda:0``, the one GPU its worker sees. The results folder and the data must be on a file system
-every worker sees.
+``cuda:0``, the one GPU its worker sees; ``--scheduler slurm`` builds that cluster itself
+(:mod:`mocose.runner.slurm`). The results folder and the data must be on a file system every
+worker sees.
 """
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ class Outcome:
     error: str | None = None
     wall_time: float = 0.0
     device: str = ""
+    returncode: int = 0  # the job process's exit status (< 0: killed by that signal)
 
 
 def available_cores() -> int:
@@ -210,7 +212,7 @@ def _finish(spec: dict[str, Any], config: Config, log: Path, code: int, wall: fl
     error = _describe_exit(code) if code else "job process exited without writing its result"
     store.atomic_write_json(failed, failure_record(config, spec, error, _tail(log), wall,
                                                    returncode=code, log=str(log)))
-    return Outcome(run_id, "failed", error, wall, slot.label)
+    return Outcome(run_id, "failed", error, wall, slot.label, code)
 
 
 def launch(spec: dict[str, Any], slot: Slot) -> Outcome:
@@ -364,15 +366,30 @@ def run_local(specs: Iterable[dict[str, Any]], slots: list[Slot],
         return own.run(specs, on_outcome)
 
 
-def run_on_worker(spec: dict[str, Any], gpu: bool | float) -> Outcome:
-    """The task a Dask worker runs: launch the job on the device the worker was started with."""
+class JobLost(RuntimeError):
+    """The job process was killed from outside (its worker's SLURM job cancelled, preempted, out of
+    time): raised on the worker so that Dask retries the run, which resumes from its saved state."""
+
+
+LOST_SIGNALS = (signal.SIGTERM, signal.SIGKILL, signal.SIGINT, signal.SIGHUP)
+
+
+def run_on_worker(spec: dict[str, Any], gpu: bool | float, runs_at_once: int = 0) -> Outcome:
+    """The task a Dask worker runs: launch the job on the device the worker was started with.
+    A job killed by a signal is lost, not failed (:class:`JobLost`); a job that failed for its
+    own reasons (an error, a NaN loss) returns its failed outcome and is not retried."""
     if gpu:
         visible = os.environ.get("CUDA_VISIBLE_DEVICES", "0").split(",")[0] or "0"
         slot = Slot(f"cuda:{visible}", "cuda:0", None, {})
     else:
         threads = _worker_threads()
+        if threads and runs_at_once > 1:
+            threads = max(1, threads // runs_at_once)
         slot = Slot("cpu", "cpu", threads, _thread_env(threads) if threads else {})
-    return launch(spec, slot)
+    outcome = launch(spec, slot)
+    if outcome.status == "failed" and -outcome.returncode in LOST_SIGNALS:
+        raise JobLost(f"{spec['run_id']}: {outcome.error}")
+    return outcome
 
 
 def _worker_threads() -> int | None:
@@ -385,11 +402,14 @@ def _worker_threads() -> int | None:
 
 
 def run_dask(specs: Iterable[dict[str, Any]], address: str, gpu: float,
-             on_outcome: Callable[[Outcome], None]) -> list[Outcome]:
-    """Send the jobs to the Dask scheduler at ``address``; a lost worker fails its job only.
+             on_outcome: Callable[[Outcome], None], retries: int = 2,
+             resources: dict[str, float] | None = None, runs_at_once: int = 0) -> list[Outcome]:
+    """Send the jobs to the Dask scheduler at ``address``; a run whose worker or job process is
+    lost is retried up to ``retries`` times (resuming from its saved state), then recorded failed.
 
     ``gpu`` is the part of a worker's GPU resource each job asks for (1/K to run K jobs a GPU;
-    0 for CPU jobs)."""
+    0 for CPU jobs); ``resources`` replaces that request (a SLURM worker's run slots);
+    ``runs_at_once``: how many runs share a CPU worker's threads."""
     try:
         from distributed import Client, as_completed
     except ImportError as err:  # pragma: no cover - dask is in the dev and cluster extras
@@ -401,9 +421,10 @@ def run_dask(specs: Iterable[dict[str, Any]], address: str, gpu: float,
     with Client(address, timeout="30s") as client:
         futures, by_key = [], {}
         for spec in specs:
-            future = client.submit(run_on_worker, spec, bool(gpu),
+            future = client.submit(run_on_worker, spec, bool(gpu), runs_at_once,
                                    key=f"mocose-{spec['run_id']}-{uuid.uuid4().hex[:8]}",
-                                   resources={"GPU": gpu} if gpu else None, pure=False, retries=0)
+                                   resources=resources or ({"GPU": gpu} if gpu else None), pure=False,
+                                   retries=retries)
             futures.append(future)
             by_key[future.key] = spec
         for future in as_completed(futures):

@@ -103,12 +103,14 @@ def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: s
             data_dir: str | os.PathLike, devices: str = "cpu", scheduler: str | None = None,
             keep_checkpoints: bool = False, dry_run: bool = False, artifact: str = "",
             progress: bool = True, out=None, process_per_run: bool = False,
-            keep_best: frozenset[str] = frozenset(), pool: dispatch.SlotPool | None = None) -> SweepSummary:
+            keep_best: frozenset[str] = frozenset(), pool: dispatch.SlotPool | None = None,
+            dask_options: dict[str, Any] | None = None) -> SweepSummary:
     """Plan the runs of ``pairs`` (cell, config) under ``results_dir``, show the plan, run what is
     missing (unless ``dry_run``): train the runs not done, evaluate done runs on the tasks they
     lack; return what happened. Runs in ``keep_best`` keep their best checkpoint (another
     artifact evaluates them later on more tasks). ``pool``: local slots (and their job processes)
-    kept across sweeps, used instead of ``devices``' own for this one."""
+    kept across sweeps, used instead of ``devices``' own for this one. ``dask_options``: passed to
+    :func:`~mocose.runner.dispatch.run_dask` (retries, a SLURM worker's run slots)."""
     out = out or sys.stdout
     results = Path(results_dir).expanduser().resolve()
     # Jobs that will run here need their GPUs here; a plan (dry run) or a cluster does not.
@@ -130,7 +132,8 @@ def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: s
     bar = _Progress(len(specs), artifact or profile, progress)
     try:
         if scheduler:
-            summary.outcomes = dispatch.run_dask(specs, scheduler, dispatch.gpu_share(slots), bar)
+            summary.outcomes = dispatch.run_dask(specs, scheduler, dispatch.gpu_share(slots), bar,
+                                                 **(dask_options or {}))
         else:
             summary.outcomes = dispatch.run_local(specs, slots, bar, process_per_run, pool=pool)
     finally:
