@@ -269,12 +269,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as cluster:
         if args.scheduler == "slurm":
             run_seconds, runs = _run_cost(reg, names, args, results, data_dir)
+            logs = str(store.log_path(results, args.profile, "x").parent / "slurm")
             if args.dry_run:
                 if not args.json:
-                    print("job script (--scheduler slurm):\n" + slurm.dry_run_script(args, run_seconds, runs))
+                    print("job script (--scheduler slurm):\n" + slurm.dry_run_script(args, run_seconds, runs, logs))
                 args.scheduler = "slurm (dry run)"
             else:
-                args.scheduler, args.dask_options = cluster.enter_context(slurm.scheduler(args, run_seconds, runs))
+                args.scheduler, args.dask_options = cluster.enter_context(
+                    slurm.scheduler(args, run_seconds, runs, logs))
         return _reproduce_all(reg, names, args, results, data_dir, asked, keep_best, pool)
 
 

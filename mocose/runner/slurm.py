@@ -84,16 +84,18 @@ def job_time(run_seconds: float | None, runs: int, jobs: int, runs_per_job: int)
     return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
 
 
-def cluster_kwargs(opts: SlurmOptions, runs_per_job: int, gpu: bool, walltime: str) -> dict[str, Any]:
+def cluster_kwargs(opts: SlurmOptions, runs_per_job: int, gpu: bool, walltime: str,
+                   log_directory: str | None = None) -> dict[str, Any]:
     """SLURMCluster's arguments: one worker a job with one resource (GPU on GPU jobs, with
-    ``--gres=gpu:N``; else SLOT) that ``runs_per_job`` runs at once share."""
+    ``--gres=gpu:N``; else SLOT) that ``runs_per_job`` runs at once share; the jobs' own output
+    in ``log_directory`` (the results folder's logs/slurm/, not the folder sbatch was run in)."""
     gpus = opts.gpus_per_job if opts.gpus_per_job is not None else (1 if gpu else 0)
     extra = [f"--gres=gpu:{gpus}"] if gpus else []
     extra += [line if line.startswith("--") else f"--{line}" for line in opts.extra]
     return {"cores": max(opts.cpus_per_job, runs_per_job), "processes": 1, "memory": opts.mem,
             "queue": opts.partition, "walltime": walltime, "job_extra_directives": extra,
             "worker_extra_args": ["--resources", "GPU=1" if gpus else "SLOT=1"],
-            "job_name": "mocose", "silence_logs": "error", "log_directory": None}
+            "job_name": "mocose", "silence_logs": "error", "log_directory": log_directory}
 
 
 def open_cluster(kwargs: dict[str, Any], max_jobs: int, retries: int):
@@ -150,11 +152,12 @@ def runs_per_job(devices: str, gpu: bool) -> int:
 
 
 @contextlib.contextmanager
-def scheduler(args, run_seconds: float | None, runs: int) -> Iterator[tuple[str, dict[str, Any]]]:
+def scheduler(args, run_seconds: float | None, runs: int,
+              log_directory: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
     """While open, a SLURMCluster for the sweep: yields (its scheduler's address, the options
     :func:`~mocose.runner.dispatch.run_dask` takes); on leaving (done, an error, Ctrl-C) every
     SLURM job it submitted is cancelled."""
-    kwargs, per_job = _cluster_for(args, run_seconds, runs)
+    kwargs, per_job = _cluster_for(args, run_seconds, runs, log_directory)
     cluster = open_cluster(kwargs, args.slurm_max_jobs, args.retries)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a terminated sweep cancels its jobs too
     try:
@@ -172,12 +175,13 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def dry_run_script(args, run_seconds: float | None, runs: int) -> str:
+def dry_run_script(args, run_seconds: float | None, runs: int, log_directory: str | None = None) -> str:
     """The job script ``--scheduler slurm`` would submit, for ``--dry-run``."""
-    return job_script(_cluster_for(args, run_seconds, runs)[0])
+    return job_script(_cluster_for(args, run_seconds, runs, log_directory)[0])
 
 
-def _cluster_for(args, run_seconds: float | None, runs: int) -> tuple[dict[str, Any], int]:
+def _cluster_for(args, run_seconds: float | None, runs: int,
+                 log_directory: str | None = None) -> tuple[dict[str, Any], int]:
     """SLURMCluster's arguments for ``reproduce``'s options, and the runs a job holds at once."""
     from .dispatch import parse_devices, wants_gpu
 
@@ -185,4 +189,4 @@ def _cluster_for(args, run_seconds: float | None, runs: int) -> tuple[dict[str, 
     gpu = wants_gpu(parse_devices(args.devices, local=False))
     per_job = runs_per_job(args.devices, gpu)
     walltime = opts.time or job_time(run_seconds, runs, opts.max_jobs, per_job)
-    return cluster_kwargs(opts, per_job, gpu, walltime), per_job
+    return cluster_kwargs(opts, per_job, gpu, walltime, log_directory), per_job
