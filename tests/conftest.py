@@ -43,3 +43,14 @@ def run_cut_at(monkeypatch, step: int, start_run) -> None:
     with pytest.raises(KeyboardInterrupt):
         start_run()
     monkeypatch.setattr(train_mod.Batches, "batch", real_batch)
+
+
+def fake_sweep_env(tmp_path: Path, monkeypatch, registry: str) -> Path:
+    """A sweep with test_runner's fake experiment and the test registry module ``registry``, for
+    this process and its children; a tiny data folder under ``tmp_path``."""
+    (tmp_path / "data" / "senteval").mkdir(parents=True)
+    monkeypatch.setenv("MOCOSE_EXPERIMENT_FN", "test_runner:fake_experiment")
+    monkeypatch.setenv("MOCOSE_REGISTRY", registry)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(Path(__file__).resolve().parent)]))
+    monkeypatch.delenv("MOCOSE_FAKE_SLEEP", raising=False)
+    return tmp_path

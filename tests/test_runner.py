@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import fake_sweep_env
 
 from mocose.config import ConfigError
 from mocose.profiles import load_profile
@@ -116,12 +117,8 @@ def get(name):
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     """Fake experiment and registry for this process and its children; a tiny data folder."""
-    (tmp_path / "data" / "senteval").mkdir(parents=True)
-    monkeypatch.setenv("MOCOSE_EXPERIMENT_FN", "test_runner:fake_experiment")
-    monkeypatch.setenv("MOCOSE_REGISTRY", "test_runner")
+    fake_sweep_env(tmp_path, monkeypatch, "test_runner")
     monkeypatch.setenv("MOCOSE_FAKE_LOG", str(tmp_path / "fake.log"))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(TESTS)]))
-    monkeypatch.delenv("MOCOSE_FAKE_SLEEP", raising=False)
     monkeypatch.delenv("MOCOSE_FAKE_HEAL", raising=False)
     return tmp_path
 

@@ -4,12 +4,12 @@ hand on synthetic runs, the JSON shape, and a sweep over a registry defined here
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import fake_sweep_env
 
 from ablations.spec import Artifact, Cell, Claim, beats
 from mocose.cli import main
@@ -19,8 +19,6 @@ from mocose.report.claims import HOLDS
 from mocose.report.sequential import SequentialDesign
 from mocose.report.stats import Stats
 
-ROOT = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
 PROFILE = "smoke"
 
 
@@ -116,12 +114,7 @@ def get(name):
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    (tmp_path / "data" / "senteval").mkdir(parents=True)
-    monkeypatch.setenv("MOCOSE_EXPERIMENT_FN", "test_runner:fake_experiment")
-    monkeypatch.setenv("MOCOSE_REGISTRY", "test_seeds")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(TESTS)]))
-    monkeypatch.delenv("MOCOSE_FAKE_SLEEP", raising=False)
-    return tmp_path
+    return fake_sweep_env(tmp_path, monkeypatch, "test_seeds")
 
 
 def reproduce(tmp: Path, *extra: str) -> subprocess.CompletedProcess:
