@@ -171,3 +171,28 @@ def mismatches(steps: Iterable[ReplayedStep], log: dict[str, dict[str, Any]],
         if not (math.isfinite(s.grad_norm) and abs(s.grad_norm - want_norm) <= tolerance.grad_norm * abs(want_norm)):
             problems.append(f"step {key}: gradient norm {s.grad_norm:.6g}, the log's {want_norm:.6g}")
     return problems
+
+
+def largest_differences(steps: Iterable[ReplayedStep], log: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """The largest |loss| and |EMA decay| differences, relative gradient-norm difference, and the
+    steps whose number of negatives differs, over the replayed steps."""
+    steps = list(steps)
+    def rel(s: ReplayedStep) -> float:
+        want = float(log["grad_norm_total"][str(s.step)])
+        return abs(s.grad_norm - want) / abs(want)
+    return {"loss": max(abs(s.loss - float(log["loss"][str(s.step)])) for s in steps),
+            "ema_decay": max(abs(s.ema_decay - float(log["ema_decay"][str(s.step)])) for s in steps),
+            "grad_norm_relative": max(rel(s) for s in steps),
+            "negatives_differ_at": [s.step for s in steps if s.num_negatives != int(log["n_neg"][str(s.step)])]}
+
+
+if __name__ == "__main__":  # python -m mocose.training.replay [--compile]: the figures of the check
+    import sys
+
+    fixture = AuthorsTrajectory.load()
+    config = fixture.config.override({"compile": "on" if "--compile" in sys.argv else "off"})
+    model = AuthorsTrajectory(**{**fixture.__dict__, "config": config}).build_model()
+    replayed = list(replay(model, config, fixture.batches()))
+    print(json.dumps({"steps": len(replayed), "last_loss": replayed[-1].loss,
+                      **largest_differences(replayed, fixture.log),
+                      "mismatches": mismatches(replayed, fixture.log)}, indent=1))
