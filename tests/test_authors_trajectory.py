@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 
 import pytest
 import torch
+from conftest import DEFAULT_DATA
 
 from mocose.training.replay import AuthorsTrajectory, Tolerance, mismatches, replay
 
@@ -24,7 +26,9 @@ _REPLAYS: dict[str, list] = {}
 
 @pytest.fixture(scope="module")
 def fixture() -> AuthorsTrajectory:
-    return AuthorsTrajectory.load()
+    """From $MOCOSE_DATA, else the data folder beside the project (as conftest gives every test;
+    its autouse fixture is function-scoped, so it has not run yet for a module fixture)."""
+    return AuthorsTrajectory.load(None if os.environ.get("MOCOSE_DATA") else DEFAULT_DATA)
 
 
 def replayed(fixture: AuthorsTrajectory, device: str) -> list:
