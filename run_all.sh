@@ -2,7 +2,7 @@
 # Reproduce every table and figure of the paper, then build the report.
 #
 #   ./run_all.sh [--profile P] [--seeds N] [--devices cpu|cpu:N|cuda:0x4,cuda:1x4] [--data DIR]
-#                [--results DIR] [--plots DIR] [--scheduler tcp://HOST:PORT] [--preset clean|authors]
+#                [--results DIR] [--plots DIR] [--scheduler tcp://HOST:PORT|slurm [--retries N] [--slurm-OPTION VALUE ...]] [--preset clean|authors]
 #                [--until-resolved [--max-seeds N]] [--dry-run]
 #
 # Runs `mocose reproduce NAME...` for every artifact of `mocose list`, in one call so that the job
@@ -31,6 +31,7 @@ preset=clean
 dry_run=0
 until_resolved=0
 max_seeds=""
+cluster_opts=()  # --retries and --slurm-* go to reproduce as given
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --profile|--seeds|--devices|--data|--results|--plots|--scheduler|--preset|--max-seeds)
@@ -43,6 +44,10 @@ while [[ $# -gt 0 ]]; do
             key="${key#--}"
             declare "${key//-/_}=${1#*=}"
             shift ;;
+        --retries=*|--slurm-*=*) cluster_opts+=("$1"); shift ;;
+        --retries|--slurm-*)
+            [[ $# -ge 2 ]] || { echo "run_all.sh: $1 needs a value" >&2; exit 2; }
+            cluster_opts+=("$1" "$2"); shift 2 ;;
         --dry-run) dry_run=1; shift ;;
         --until-resolved) until_resolved=1; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -66,6 +71,7 @@ run_opts=(--seeds "$seeds" --devices "$devices" --preset "$preset" --no-report)
 [[ -n "$data" ]] && run_opts+=(--data "$data")
 [[ -n "$plots" ]] && run_opts+=(--plots "$plots")
 [[ -n "$scheduler" ]] && run_opts+=(--scheduler "$scheduler")
+run_opts+=("${cluster_opts[@]}")
 if [[ $until_resolved -eq 1 ]]; then
     run_opts+=(--until-resolved)
     [[ -n "$max_seeds" ]] && run_opts+=(--max-seeds "$max_seeds")

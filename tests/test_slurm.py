@@ -134,3 +134,20 @@ def test_no_sbatch_is_refused_before_any_work(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 2 and "sbatch, squeue, scancel not found on PATH" in done.stderr, done.stderr
     assert not (tmp_path / "none").exists()
+
+
+def test_run_all_passes_the_cluster_options_to_reproduce(tmp_path):
+    """run_all.sh --scheduler slurm --retries N --slurm-X V --slurm-Y=V: reproduce gets them as given,
+    and a --slurm-X=V form never swallows the option after it."""
+    log = tmp_path / "calls"
+    fake = tmp_path / "fake_mocose.sh"
+    fake.write_text(f'#!/bin/bash\necho "$@" >> {log}\n[[ "$1" == list ]] && echo table1\nexit 0\n')
+    fake.chmod(0o755)
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(["bash", str(root / "run_all.sh"), "--profile", "smoke", "--scheduler", "slurm",
+                           "--retries", "3", "--slurm-mem", "3GB", "--slurm-cpus-per-job=1", "--seeds", "1"],
+                          env=dict(os.environ, MOCOSE=str(fake)), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    (call,) = [c for c in log.read_text().splitlines() if c.startswith("reproduce")]
+    assert "--scheduler slurm" in call and "--retries 3" in call and "--slurm-mem 3GB" in call
+    assert "--slurm-cpus-per-job=1" in call and "--seeds 1" in call
