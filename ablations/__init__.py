@@ -13,9 +13,9 @@ from __future__ import annotations
 from mocose.config import ConfigError
 
 from . import analysis, architecture, augmentation, main_results, queue_studies
-from .spec import KINDS, METRICS, PLOTS, Artifact, Cell, Check, Claim, Panel
+from .spec import KINDS, METRICS, PLOTS, Artifact, Cell, Check, Claim, Panel, Registry
 
-__all__ = ["Artifact", "Cell", "Check", "Claim", "Panel", "get", "names", "all_artifacts", "KINDS",
+__all__ = ["Artifact", "Cell", "Check", "Claim", "Panel", "Registry", "REGISTRY", "get", "names", "all_artifacts", "KINDS",
            "METRICS", "PLOTS"]
 
 _ORDER = ("table1", "table2", "table3", "ema_curve", "table4", "augmentations", "table9", "table6b",
@@ -23,33 +23,29 @@ _ORDER = ("table1", "table2", "table3", "ema_curve", "table4", "augmentations", 
           "table7", "fig12", "table8", "kmeans", "fig2", "fig3", "fig5", "fig6", "fig7",
           "align_uniform")
 
-_REGISTRY: dict[str, Artifact] = {}
+_BY_NAME: dict[str, Artifact] = {}
 for _module in (main_results, architecture, augmentation, queue_studies, analysis):
     for _art in _module.ARTIFACTS:
-        if _art.name in _REGISTRY:
+        if _art.name in _BY_NAME:
             raise ConfigError(f"artifact {_art.name!r} is defined twice")
-        _REGISTRY[_art.name] = _art
-_missing = set(_ORDER) ^ set(_REGISTRY)
+        _BY_NAME[_art.name] = _art
+_missing = set(_ORDER) ^ set(_BY_NAME)
 if _missing:
     raise ConfigError(f"registry order and specs disagree on {sorted(_missing)}")
+
+# The paper's registry: what every command names unless it is given another.
+REGISTRY = Registry(tuple(_BY_NAME[n] for n in _ORDER))
 
 
 def names() -> list[str]:
     """Every artifact name, in the order of the paper's presentation."""
-    return list(_ORDER)
+    return REGISTRY.names()
 
 
 def get(name: str) -> Artifact:
     """The artifact called ``name``."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        import difflib
-
-        close = difflib.get_close_matches(name, _ORDER, n=3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise ConfigError(f"unknown artifact {name!r}{hint}; artifacts: {', '.join(_ORDER)}") from None
+    return REGISTRY.get(name)
 
 
 def all_artifacts() -> list[Artifact]:
-    return [_REGISTRY[n] for n in _ORDER]
+    return REGISTRY.all_artifacts()

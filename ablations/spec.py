@@ -315,3 +315,45 @@ class Artifact:
                            for ch in claim.checks],
             } for claim in self.claims],
         }
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The artifacts a reproduction can name, in the order they are listed and reported.
+
+    ``ablations.REGISTRY`` is the paper's; a study file or a test builds its own. Every command
+    that names artifacts takes one (default: the paper's)."""
+
+    artifacts: tuple[Artifact, ...]
+
+    def __post_init__(self) -> None:
+        names = [a.name for a in self.artifacts]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ConfigError(f"artifact(s) {dup} defined twice")
+
+    def names(self) -> list[str]:
+        """Every artifact name, in order."""
+        return [a.name for a in self.artifacts]
+
+    def get(self, name: str) -> Artifact:
+        """The artifact called ``name``; an unknown name is refused naming the close ones."""
+        for art in self.artifacts:
+            if art.name == name:
+                return art
+        import difflib
+
+        names = self.names()
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ConfigError(f"unknown artifact {name!r}{hint}; artifacts: {', '.join(names)}")
+
+    def all_artifacts(self) -> list[Artifact]:
+        return list(self.artifacts)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names()
+
+    def with_artifacts(self, extra: "tuple[Artifact, ...] | list[Artifact]") -> "Registry":
+        """This registry and ``extra`` after it (an artifact already here is not added twice)."""
+        return Registry(self.artifacts + tuple(a for a in extra if a.name not in self))

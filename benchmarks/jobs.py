@@ -9,7 +9,8 @@ Sections (``--sections``, comma-separated; each prints its figures and appends J
 - ``steps``: for the paper (bert-base-shaped), cpu and smoke profiles, ``mocose train --evaluate``
   at two lengths, the profile's own validation interval; the slope is the seconds a step (its
   validations included), the intercept the fixed seconds of a run (process start, loading, final
-  STS evaluation): the figures of ``mocose.runner.plan.STEP_SECONDS`` / ``RUN_SECONDS``.
+  STS evaluation); with ``--write-table`` they replace the entries of the step-time table the plan
+  prices runs with (``mocose/runner/data/step_times.json``).
 - ``precision``: the packing job alone under matmul_precision highest, high (TF32) and bf16 autocast.
 - ``sweep``: ``reproduce table3 --profile smoke`` with a fresh process per run and with the job
   process reused per slot, into fresh results folders: the per-run overhead the reuse removes.
@@ -32,6 +33,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from mocose.runner.plan import write_step_entry  # noqa: E402
 
 
 def env() -> dict[str, str]:
@@ -113,6 +116,9 @@ def steps_section(work: Path, out: Path) -> None:
         record(out, {"section": "steps", "profile": profile, "device": DEVICE, "steps": [n1, n2],
                      "wall_s": [round(t1, 2), round(t2, 2)], "step_s": round(step, 4),
                      "fixed_s": round(t1 - n1 * step, 2)})
+        if WRITE_TABLE:  # the plan prices runs from this table (mocose/runner/data/step_times.json)
+            write_step_entry(profile, DEVICE.split(":")[0], step, t1 - n1 * step,
+                             f"benchmarks/jobs.py --sections steps on {device_name()}")
 
 
 def precision(work: Path, out: Path, steps: int) -> None:
@@ -142,10 +148,20 @@ def sweep(work: Path, out: Path, devices: str, artifact: str) -> None:
 
 
 DEVICE = "cuda"
+WRITE_TABLE = False
+
+
+def device_name() -> str:
+    """The measuring device in words (the GPU's name, or this machine's processor count)."""
+    import torch
+
+    if DEVICE.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"a {os.cpu_count()}-core CPU"
 
 
 def main() -> None:
-    global DEVICE
+    global DEVICE, WRITE_TABLE
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sections", default="packing,steps,precision,sweep")
     parser.add_argument("--device", default="cuda", help="cuda or cpu")
@@ -153,8 +169,10 @@ def main() -> None:
     parser.add_argument("--artifact", default="table3", help="artifact of the sweep section")
     parser.add_argument("--steps", type=int, default=150, help="steps of the packing and precision job")
     parser.add_argument("--out", default=".", help="folder for jobs.jsonl")
+    parser.add_argument("--write-table", action="store_true",
+                        help="steps section: write the measured figures into the plan's step-time table")
     args = parser.parse_args()
-    DEVICE = args.device
+    DEVICE, WRITE_TABLE = args.device, args.write_table
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mocose-jobs-") as tmp:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import Any
 
 # Modules that add subcommands (each defines register(subparsers) and sets func on its parsers).
 COMMAND_MODULES = (
     "mocose.training.commands",    # train
     "mocose.evaluation.commands",  # eval, analyze
     "mocose.download",             # data download
-    "mocose.runner.commands",      # list, reproduce
+    "mocose.reproduce.commands",   # list, reproduce
     "mocose.report.commands",      # report, claims, seeds
 )
 
@@ -27,12 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, registry: Any = None, functions: Any = None) -> int:
+    """Run the ``mocose`` command on ``argv``; its exit status. ``registry``: the artifacts the
+    commands name (an ``ablations.Registry``; default: the paper's); ``functions``: what the job
+    processes of a reproduction call (a ``mocose.runner.JobFunctions``; default: the suite's)."""
     from .config import ConfigError
     from .data import DataError
     from .model.encoders import EncoderUnavailable
 
     args = build_parser().parse_args(argv)
+    args.registry, args.functions = registry, functions
     try:
         return int(args.func(args) or 0)
     except (ConfigError, DataError, EncoderUnavailable) as err:

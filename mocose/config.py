@@ -250,8 +250,11 @@ class Config:
         return cls(profile=data.get("profile", "custom")).override(data)
 
     def digest(self) -> str:
-        """A short stable hash of what a run trains and how it reads its embeddings: every field
-        but the tasks it is evaluated on (IDENTITY_EXCLUDED), so Tables 1 and 2 share their runs."""
+        """The run id: a short stable hash of what a run trains and how it reads its embeddings.
+        It covers every field but the tasks a run is evaluated on (IDENTITY_EXCLUDED: Tables 1 and 2
+        share their runs) and the fields added since run ids were fixed while they hold the value
+        that computes what runs computed before them (ID_NEUTRAL), so an upgrade that adds such a
+        field keeps every cached result (docs/results.md, "Run ids")."""
         return _hash(self._identity())
 
     def recipe_digest(self) -> str:
@@ -261,15 +264,30 @@ class Config:
         return _hash(data)
 
     def _identity(self) -> dict[str, Any]:
-        data = self.to_dict()
-        for name in IDENTITY_EXCLUDED:
-            data[concern_of(name)].pop(name)
-        return data
+        return identity(self.to_dict(), IDENTITY_EXCLUDED, ID_NEUTRAL)
 
 
 # What a run is evaluated on is not part of its identity: a finished run is evaluated on more
 # tasks later (its kept best checkpoint), never trained again.
 IDENTITY_EXCLUDED = ("eval_tasks",)
+# Fields added after run ids were fixed, each with the value under which a run computes what it did
+# before the field existed: a config holding that value hashes as if the field were not there. A
+# new field whose default keeps the old behaviour is added here with that default; any other value
+# (a change to what a run computes) enters the hash and gives the runs it alters new ids.
+ID_NEUTRAL: dict[str, Any] = {}
+
+
+def identity(data: Mapping[str, Any], excluded: tuple[str, ...] = IDENTITY_EXCLUDED,
+             neutral: Mapping[str, Any] = ID_NEUTRAL) -> dict[str, Any]:
+    """The part of a config's nested dict (:meth:`Config.to_dict`) that a run id hashes."""
+    out = {concern: dict(values) if isinstance(values, Mapping) else values for concern, values in data.items()}
+    for name in excluded:
+        out[concern_of(name)].pop(name, None)
+    for name, value in neutral.items():
+        section = out.get(concern_of(name))
+        if isinstance(section, dict) and name in section and section[name] == value:
+            section.pop(name)
+    return out
 
 
 def _hash(data: Mapping[str, Any]) -> str:

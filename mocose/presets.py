@@ -87,6 +87,6 @@ def preset_configs(artifact: Any, profile: str, seeds: int, name: str) -> list[t
     pairs = artifact.configs(profile, seeds)
     if name == "clean":
         return pairs
-    base = set(getattr(artifact, "base", {}) or {})
-    return [(cell, apply_preset(config, name, base | set(getattr(cell, "overrides", {}) or {})))
+    base = set(artifact.base)
+    return [(cell, apply_preset(config, name, base | set(cell.overrides)))
             for cell, config in pairs]

@@ -1,5 +1,6 @@
 """Shared test setup: the data folder beside the project unless MOCOSE_DATA says otherwise."""
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,12 +46,32 @@ def run_cut_at(monkeypatch, step: int, start_run) -> None:
     monkeypatch.setattr(train_mod.Batches, "batch", real_batch)
 
 
-def fake_sweep_env(tmp_path: Path, monkeypatch, registry: str) -> Path:
-    """A sweep with test_runner's fake experiment and the test registry module ``registry``, for
-    this process and its children; a tiny data folder under ``tmp_path``."""
+TESTS = Path(__file__).resolve().parent
+
+
+def fake_sweep_env(tmp_path: Path, monkeypatch) -> Path:
+    """A sweep's surroundings for the fake registries: the tests folder importable by the job
+    processes (they call test_runner's fake experiment), a tiny data folder under ``tmp_path``."""
     (tmp_path / "data" / "senteval").mkdir(parents=True)
-    monkeypatch.setenv("MOCOSE_EXPERIMENT_FN", "test_runner:fake_experiment")
-    monkeypatch.setenv("MOCOSE_REGISTRY", registry)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(Path(__file__).resolve().parent)]))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(TESTS)]))
     monkeypatch.delenv("MOCOSE_FAKE_SLEEP", raising=False)
     return tmp_path
+
+
+def mocose_with(module: str, *args: str, functions: str = "FUNCTIONS") -> list[str]:
+    """The command line of ``mocose ARGS`` over test module ``module``'s registry and the job
+    functions of its attribute ``functions`` ("-": the suite's own)."""
+    return [sys.executable, str(TESTS / "mocose_with.py"), module, functions, *args]
+
+
+def sweep(pairs, *, devices: str = "cpu", artifact: str = "", keep_best=frozenset(), pool=None, out=None,
+          functions=None, **options):
+    """``mocose.runner.execute`` over ``pairs`` with SweepOptions made of ``options`` (folders as
+    given), the slots of ``devices`` and ``functions`` (default: test_runner's fake experiment)."""
+    from mocose.runner import JobFunctions, SweepOptions, execute, parse_devices
+
+    for key in ("results_dir", "data_dir"):
+        options[key] = Path(options[key]).expanduser().resolve()
+    opts = SweepOptions(functions=functions or JobFunctions(train="test_runner:fake_experiment"), **options)
+    slots = parse_devices(devices, local=not opts.scheduler and not opts.dry_run)
+    return execute(pairs, opts, slots, artifact=artifact, keep_best=keep_best, pool=pool, out=out)

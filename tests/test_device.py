@@ -12,7 +12,7 @@ import torch
 
 from mocose.config import ConfigError
 from mocose.device import parse_device, resolve_device
-from mocose.runner.dispatch import DEFAULT_GPU_SLOTS, available_cores, gpu_share, parse_devices
+from mocose.runner.slots import DEFAULT_GPU_SLOTS, available_cores, gpu_share, parse_devices
 
 ROOT = Path(__file__).resolve().parents[1]
 

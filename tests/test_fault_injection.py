@@ -8,7 +8,7 @@ analysis, training curve: all a report is built from, so the report is equal too
 uninterrupted sweep, no temporary file, no work dir, nothing set aside.
 
 The runs are the smallest real ones (the tiny random BERT, 48 sentences, 6 steps, STS-B only), in
-a two-run artifact of a registry defined here (MOCOSE_REGISTRY names this module), on a data folder
+a two-run artifact of a registry defined here (given to the command by tests/mocose_with.py), on a data folder
 of the first 64 wiki1m sentences and 64 STS-B pairs a split (declared by its MANIFEST.md5), so
 that a kill costs seconds, not minutes.
 """
@@ -21,12 +21,12 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from mocose.profiles import load_profile
+from ablations.spec import Artifact, Cell, Registry
+from conftest import mocose_with
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -43,35 +43,13 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not (DATA / "senteval").is_dir(), reason="needs the SentEval data folder")]
 
 
-# -- the registry the sweeps run (imported by the child processes through MOCOSE_REGISTRY) -----------
-@dataclass(frozen=True)
-class Cell:
-    label: str
-
-
-@dataclass
-class TinyArtifact:
-    name: str = "tiny"
-    title: str = "two tiny MoCoSE runs"
-    kind: str = "table"
-    claims: tuple = ()
-
-    def configs(self, profile, seeds=1):
-        base = load_profile(profile).override(SMALL)
-        return [(Cell(f"eta={eta}"), base.override({"ema_decay": eta, "seed": base.train.seed + s}))
-                for eta in (0.85, 0.95) for s in range(seeds)]
-
-
-def names():
-    return ["tiny"]
-
-
-def get(name):
-    from mocose.config import ConfigError
-
-    if name != "tiny":
-        raise ConfigError(f"unknown artifact {name!r}: one of tiny")
-    return TinyArtifact()
+# -- the registry the sweeps run (given to the command by tests/mocose_with.py) ---------------------------
+REGISTRY = Registry((Artifact(
+    "tiny", "two tiny MoCoSE runs", "table",
+    tuple(Cell(f"eta={eta}", {"ema_decay": eta}) for eta in (0.85, 0.95)),
+    base={k: v for k, v in SMALL.items() if k != "eval_tasks"},
+    evaluation=SMALL["eval_tasks"], metric=SMALL["eval_tasks"]),))
+get = REGISTRY.get
 
 
 # -- helpers -------------------------------------------------------------------------------------------
@@ -95,14 +73,11 @@ def small_data(tmp_path, monkeypatch) -> Path:
 
 
 def env() -> dict[str, str]:
-    out = dict(os.environ, MOCOSE_REGISTRY="test_fault_injection", HF_HUB_OFFLINE="1",
-               PYTHONPATH=os.pathsep.join([str(ROOT), str(TESTS)]))
-    out.pop("MOCOSE_EXPERIMENT_FN", None)
-    return out
+    return dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=os.pathsep.join([str(ROOT), str(TESTS)]))
 
 
 def reproduce(results: Path) -> list[str]:
-    return [sys.executable, "-m", "mocose", "reproduce", "tiny", "--profile", "smoke", "--seeds", "1",
+    return [*mocose_with("test_fault_injection", "reproduce", "tiny", functions="-"), "--profile", "smoke", "--seeds", "1",
             "--results", str(results), "--no-report", "--quiet"]
 
 

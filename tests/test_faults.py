@@ -97,15 +97,14 @@ def run_copy(trained, tmp_path) -> Path:
 def test_broken_result_files_are_set_aside_named_and_rerun(tmp_path, monkeypatch, capsys):
     """A result that does not parse, is {} or is a list: moved to invalid/ (kept), one line each,
     and the next sweep reruns exactly those runs (the fake experiment of test_runner)."""
-    from mocose.runner import execute, load_results
+    from conftest import fake_sweep_env, sweep as execute
+    from mocose.runner import load_results
     from mocose.runner.store import INVALID_DIR
 
     sys.path.insert(0, str(TESTS))
     from test_runner import get  # noqa: E402 - the fake registry and experiment
 
-    (tmp_path / "data" / "senteval").mkdir(parents=True)
-    monkeypatch.setenv("MOCOSE_EXPERIMENT_FN", "test_runner:fake_experiment")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(TESTS)]))
+    fake_sweep_env(tmp_path, monkeypatch)
     monkeypatch.setenv("MOCOSE_FAKE_LOG", str(tmp_path / "fake.log"))
     pairs = get("sweep").configs("smoke", 1)
     results = tmp_path / "results"

@@ -221,7 +221,7 @@ def test_preset_model_uses_the_authors_queue_and_one_permutation():
 # -- the flag on the commands ---------------------------------------------------------------------
 def test_train_and_reproduce_take_the_preset_flag(monkeypatch, tmp_path):
     from mocose.cli import build_parser
-    from mocose.runner import commands
+    from mocose.reproduce import pipeline
 
     args = build_parser().parse_args(["train", "--preset", "authors", "--out", "x"])
     assert preset_name(resolve_config(args.profile, args.method, args.set, args.preset)) == "authors"
@@ -230,11 +230,11 @@ def test_train_and_reproduce_take_the_preset_flag(monkeypatch, tmp_path):
 
     seen = {}
 
-    def execute(pairs, **kw):
+    def execute(pairs, options, slots, **kw):
         seen["pairs"] = list(pairs)
         return SweepSummary(plan_runs(seen["pairs"], tmp_path, "smoke", "kmeans"))
 
-    monkeypatch.setattr(commands, "execute", execute)
+    monkeypatch.setattr(pipeline, "execute", execute)
     args = build_parser().parse_args(["reproduce", "kmeans", "--profile", "smoke", "--preset", "authors",
                                       "--dry-run", "--results", str(tmp_path)])
     assert args.func(args) == 0

@@ -1,8 +1,9 @@
 """The job runner: planning, atomic result files, failure isolation, SIGKILL and restart, Dask.
 
-The runs here call a fake experiment function defined in this file (the child processes import it
-as ``test_runner:fake_experiment`` through MOCOSE_EXPERIMENT_FN), over a small fake registry also
-defined here (MOCOSE_REGISTRY=test_runner), so each test takes seconds.
+The runs here call a fake experiment function defined in this file (the job processes import it
+as ``test_runner:fake_experiment``, the job functions the sweep is given), over a small registry
+of real artifacts also defined here (``REGISTRY``, given to the command by tests/mocose_with.py),
+so each test takes seconds.
 """
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import fake_sweep_env
+from conftest import fake_sweep_env, mocose_with, sweep
 
+from ablations.spec import Artifact, Cell, Registry
 from mocose.config import ConfigError
+from mocose.runner.job import JobFunctions
 from mocose.profiles import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,60 +73,30 @@ def fake_experiment(config, data_dir, work_dir, device="cpu", resume=True, progr
             "mtd": None, "best_checkpoint": str(best)}
 
 
-@dataclass(frozen=True)
-class FakeCell:
-    label: str
-    overrides: dict
-    paper: float | None = None
+def fake_artifact(name: str, etas: tuple) -> Artifact:
+    """A table whose cells differ only in ema_decay (which the fake experiment reads)."""
+    return Artifact(name, "fake", "table", tuple(Cell(f"eta={eta}", {"ema_decay": eta}) for eta in etas))
 
 
-@dataclass
-class FakeArtifact:
-    name: str
-    etas: tuple
-    title: str = "fake"
-    kind: str = "table"
-    claims: tuple = ()
-
-    def configs(self, profile, seeds=1):
-        base = load_profile(profile)
-        out = []
-        for eta in self.etas:
-            cell = FakeCell(f"eta={eta}", {"ema_decay": eta})
-            for s in range(seeds):
-                out.append((cell, base.override({"ema_decay": eta, "seed": base.train.seed + s})))
-        return out
-
-
-ARTIFACTS = {
-    "sweep": FakeArtifact("sweep", (0.8, 0.85, 0.9, 0.95)),
-    "broken": FakeArtifact("broken", (0.8, RAISES, EXITS_137, SEGFAULTS, 0.9)),
-    "long": FakeArtifact("long", (0.81, 0.82, 0.83, 0.84, 0.86, 0.87)),
-}
-
-
-def names():
-    return sorted(ARTIFACTS)
-
-
-def get(name):
-    if name not in ARTIFACTS:
-        raise ConfigError(f"unknown artifact {name!r}: one of {', '.join(names())}")
-    return ARTIFACTS[name]
+ETAS = {"sweep": (0.8, 0.85, 0.9, 0.95), "broken": (0.8, RAISES, EXITS_137, SEGFAULTS, 0.9),
+        "long": (0.81, 0.82, 0.83, 0.84, 0.86, 0.87)}
+REGISTRY = Registry(tuple(fake_artifact(name, etas) for name, etas in sorted(ETAS.items())))
+FUNCTIONS = JobFunctions(train="test_runner:fake_experiment")
+names, get = REGISTRY.names, REGISTRY.get
 
 
 # -- helpers --------------------------------------------------------------------------------------
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     """Fake experiment and registry for this process and its children; a tiny data folder."""
-    fake_sweep_env(tmp_path, monkeypatch, "test_runner")
+    fake_sweep_env(tmp_path, monkeypatch)
     monkeypatch.setenv("MOCOSE_FAKE_LOG", str(tmp_path / "fake.log"))
     monkeypatch.delenv("MOCOSE_FAKE_HEAL", raising=False)
     return tmp_path
 
 
 def reproduce_cmd(tmp: Path, name: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "mocose.runner", "reproduce", name, "--profile", PROFILE,
+    return [*mocose_with("test_runner", "reproduce", name), "--profile", PROFILE,
             "--results", str(tmp / "results"), "--data", str(tmp / "data"), "--no-report",
             "--quiet", "--seeds", "1", *extra]
 
@@ -150,7 +122,7 @@ def ids_of(name: str, seeds: int = 1) -> list[str]:
 
 # -- devices --------------------------------------------------------------------------------------
 def test_devices_pin_threads_and_gpus():
-    from mocose.runner.dispatch import available_cores, parse_devices
+    from mocose.runner.slots import available_cores, parse_devices
 
     cores = available_cores()
     two = parse_devices("cpu:2")
@@ -195,7 +167,7 @@ def sound_result(run_id: str, **extra) -> dict:
 
 # -- planning and provenance ----------------------------------------------------------------------
 def test_plan_skips_done_runs_and_results_say_how_they_were_made(env, capsys):
-    from mocose.runner import execute, load_results
+    from mocose.runner import load_results
     from mocose.runner.store import atomic_write_json
 
     ids = ids_of("sweep", seeds=2)
@@ -204,7 +176,7 @@ def test_plan_skips_done_runs_and_results_say_how_they_were_made(env, capsys):
     hand_made = sound_result(done, wall_time=12.0, marker=1)
     atomic_write_json(runs_dir(env) / f"{done}.json", hand_made)
     pairs = get("sweep").configs(PROFILE, 2)
-    summary = execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
+    summary = sweep(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
                       devices="cpu:2", progress=False)
     assert summary.ok and len(summary.outcomes) == 7
     assert sorted(r for r, _ in started(env)) == sorted(ids[1:])  # the done run was not rerun
@@ -225,19 +197,18 @@ def test_plan_skips_done_runs_and_results_say_how_they_were_made(env, capsys):
     assert not [p for p in work.iterdir() if p.is_dir()]
     # A second sweep finds everything done and launches nothing.
     before = len(started(env))
-    again = execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
+    again = sweep(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
                     progress=False)
     assert again.outcomes == [] and len(started(env)) == before
     assert "8 runs, 8 done, 0 to run" in capsys.readouterr().out
 
 
 def test_dry_run_estimates_from_steps_then_from_past_runs(env, capsys):
-    from mocose.runner import execute
     from mocose.runner.plan import RUN_SECONDS, STEP_SECONDS, format_duration
     from mocose.runner.store import atomic_write_json
 
     pairs = get("sweep").configs(PROFILE, 1)
-    execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
+    sweep(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
             dry_run=True, progress=False)
     out = capsys.readouterr().out
     # smoke: 256 sentences in batches of 16 = 16 steps a run, 4 runs = 64 steps, priced by the table.
@@ -252,7 +223,7 @@ def test_dry_run_estimates_from_steps_then_from_past_runs(env, capsys):
         atomic_write_json(runs_dir(env) / f"{run_id}.json",
                           sound_result(run_id, wall_time=wall, flat_config=flat, device="cpu:0",
                                        training={"steps": 16}))
-    execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
+    sweep(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
             devices="cpu:2", dry_run=True, progress=False)
     out = capsys.readouterr().out
     assert "4 runs, 1 done, 3 to run" in out
@@ -265,8 +236,8 @@ def test_paper_scale_estimate_counts_wiki1m_steps_and_gpu_packing(tmp_path):
     from mocose.runner.plan import GPU_PACKING, RUN_SECONDS, STEP_SECONDS, estimate, plan_runs
 
     base = load_profile("paper")
-    pairs = [(f"eta={eta}", base.override({"ema_decay": eta})) for eta in (0.8, 0.9)]
-    pairs.append(("untrained", base.override({"method": "none"})))
+    pairs = [(Cell(f"eta={eta}"), base.override({"ema_decay": eta})) for eta in (0.8, 0.9)]
+    pairs.append((Cell("untrained"), base.override({"method": "none"})))
     plan = plan_runs(pairs, tmp_path / "results", "paper")
     cost = estimate(plan, tmp_path / "results", tmp_path / "no-data", "cuda", 2 * GPU_PACKING[4])
     assert (cost.runs_to_train, cost.runs_to_evaluate, cost.steps) == (2, 1, 31_250)
@@ -277,10 +248,10 @@ def test_paper_scale_estimate_counts_wiki1m_steps_and_gpu_packing(tmp_path):
 
 
 def test_keep_checkpoints_keeps_the_work_dir(env):
-    from mocose.runner import execute, load_results
+    from mocose.runner import load_results
 
     pairs = get("sweep").configs(PROFILE, 1)[:1]
-    execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
+    sweep(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
             keep_checkpoints=True, progress=False)
     (result,) = load_results(env / "results", PROFILE).values()
     assert Path(result["best_checkpoint"]).is_dir()
@@ -289,7 +260,7 @@ def test_keep_checkpoints_keeps_the_work_dir(env):
 
 # -- failures -------------------------------------------------------------------------------------
 def test_a_failing_job_is_recorded_and_the_others_finish(env):
-    ids = dict(zip(get("broken").etas, ids_of("broken")))
+    ids = dict(zip(ETAS["broken"], ids_of("broken")))
     done = subprocess.run(reproduce_cmd(env, "broken", "--devices", "cpu:2"),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
@@ -357,11 +328,9 @@ def pids(tmp: Path) -> dict[str, int]:
 def test_a_slot_reuses_its_job_process_until_a_run_fails(env):
     """Runs on one slot share one process; a failed run (an exception, exit 137, a segfault) ends
     its process and the slot's next run starts in a fresh one; every outcome is recorded."""
-    from mocose.runner import execute
-
-    summary = execute(get("broken").configs(PROFILE, 1), profile=PROFILE, results_dir=env / "results",
+    summary = sweep(get("broken").configs(PROFILE, 1), profile=PROFILE, results_dir=env / "results",
                       data_dir=env / "data", devices="cpu", progress=False)
-    ids = dict(zip(get("broken").etas, ids_of("broken")))
+    ids = dict(zip(ETAS["broken"], ids_of("broken")))
     by_run = pids(env)
     assert [o.run_id for o in summary.outcomes] == ids_of("broken")  # one slot: in plan order
     assert [o.status for o in summary.outcomes] == ["done", "failed", "failed", "failed", "done"]
@@ -378,7 +347,7 @@ def test_one_reproduce_of_several_artifacts_keeps_its_job_processes(env):
     second artifact starts none), and an unknown name is refused before anything runs."""
     def both(second: str) -> list[str]:
         cmd = reproduce_cmd(env, "sweep", "--devices", "cpu:2")
-        return cmd[:5] + [second] + cmd[5:]
+        return cmd[:6] + [second] + cmd[6:]
 
     for second in ("nosuch", "all"):  # an unknown name; 'all' beside a name
         bad = subprocess.run(both(second), capture_output=True, text=True, timeout=120)
@@ -395,21 +364,22 @@ def test_one_reproduce_of_several_artifacts_keeps_its_job_processes(env):
 def test_an_artifact_that_raises_does_not_stop_the_next(env, monkeypatch, capsys):
     """Not a failed run but an exception (here: in planning) in one of several artifacts: it is
     named, the others still run, the exit status is 1."""
-    from mocose.runner import commands
+    from mocose.cli import main
+    from mocose.reproduce import pipeline
     from mocose.runner.plan import plan_runs
     from mocose.runner.sweep import SweepSummary
 
     seen = []
 
-    def execute(pairs, *, artifact, results_dir, profile, **kw):
+    def execute(pairs, options, slots, *, artifact, **kw):
         seen.append(artifact)
         if artifact == "long":
             raise RuntimeError("planning went wrong")
-        return SweepSummary(plan_runs(pairs, results_dir, profile, artifact))
+        return SweepSummary(plan_runs(pairs, options.results_dir, options.profile, artifact))
 
-    monkeypatch.setattr(commands, "execute", execute)
+    monkeypatch.setattr(pipeline, "execute", execute)
     cmd = reproduce_cmd(env, "sweep")
-    code = commands.main(cmd[3:5] + ["long", "broken"] + cmd[5:])
+    code = main(cmd[4:6] + ["long", "broken"] + cmd[6:], registry=REGISTRY, functions=FUNCTIONS)
     err = capsys.readouterr().err
     assert code == 1 and seen == ["sweep", "long", "broken"]
     assert "mocose: long: RuntimeError: planning went wrong" in err
@@ -417,11 +387,11 @@ def test_an_artifact_that_raises_does_not_stop_the_next(env, monkeypatch, capsys
 
 
 def test_reused_and_fresh_processes_give_the_same_results(env):
-    from mocose.runner import execute, load_results
+    from mocose.runner import load_results
 
     pairs = get("sweep").configs(PROFILE, 1)
     for folder, fresh in (("fresh", True), ("reused", False)):
-        assert execute(pairs, profile=PROFILE, results_dir=env / folder, data_dir=env / "data",
+        assert sweep(pairs, profile=PROFILE, results_dir=env / folder, data_dir=env / "data",
                        devices="cpu", progress=False, process_per_run=fresh).ok
     log = pids(env)
     assert len(set(log.values())) == 1  # the later (reused) sweep ran all four in one process
@@ -436,14 +406,14 @@ PROVENANCE = ("wall_time", "created", "host", "device")
 
 def test_dask_local_cluster_gives_the_joblib_result_files(env):
     distributed = pytest.importorskip("distributed")
-    from mocose.runner import execute, load_results
+    from mocose.runner import load_results
 
     pairs = get("sweep").configs(PROFILE, 1)
-    local = execute(pairs, profile=PROFILE, results_dir=env / "joblib", data_dir=env / "data",
+    local = sweep(pairs, profile=PROFILE, results_dir=env / "joblib", data_dir=env / "data",
                     devices="cpu:2", progress=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster:
-        remote = execute(pairs, profile=PROFILE, results_dir=env / "dask", data_dir=env / "data",
+        remote = sweep(pairs, profile=PROFILE, results_dir=env / "dask", data_dir=env / "data",
                          scheduler=cluster.scheduler_address, progress=False)
     assert local.ok and remote.ok
     a, b = load_results(env / "joblib", PROFILE), load_results(env / "dask", PROFILE)
@@ -456,13 +426,11 @@ def test_dask_gpu_jobs_share_a_worker_gpu_by_fractional_resources(env, monkeypat
     """--devices cudax2 on a worker with GPU=1 and 2 threads: each job asks for half the GPU, so
     two run at once on it (the fake experiment needs no real GPU; it logs its device)."""
     distributed = pytest.importorskip("distributed")
-    from mocose.runner import execute
-
     monkeypatch.setenv("MOCOSE_FAKE_SLEEP", "1.5")
     pairs = get("sweep").configs(PROFILE, 1)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, resources={"GPU": 1},
                                   host="127.0.0.1", dashboard_address=None) as cluster:
-        summary = execute(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
+        summary = sweep(pairs, profile=PROFILE, results_dir=env / "results", data_dir=env / "data",
                           devices="cudax2", scheduler=cluster.scheduler_address, progress=False)
     assert summary.ok and len(summary.outcomes) == 4
     assert {o.device for o in summary.outcomes} == {"cuda:0"}
@@ -480,7 +448,7 @@ def run_all_logged(env: Path, devices: str) -> tuple[subprocess.CompletedProcess
     wrapper.write_text("#!/bin/sh\n"
                        f'echo "$@" >> {calls}\n'
                        'if [ "$1" = report ]; then exit 0; fi\n'
-                       f'exec {sys.executable} -m mocose.runner "$@"\n')
+                       f'exec {" ".join(mocose_with("test_runner"))} "$@"\n')
     wrapper.chmod(0o755)
     done = subprocess.run([str(ROOT / "run_all.sh"), "--profile", PROFILE, "--devices", devices,
                            "--seeds", "1", "--data", str(env / "data"), "--results", str(env / "results")],
@@ -518,7 +486,7 @@ def test_run_all_dry_run_counts_distinct_runs_and_runs_nothing(env):
 
     done = subprocess.run([str(ROOT / "run_all.sh"), "--profile", PROFILE, "--devices", "cpu:2", "--dry-run",
                            "--seeds", "1", "--data", str(env / "data"), "--results", str(env / "results")],
-                          env=dict(os.environ, MOCOSE=f"{sys.executable} -m mocose.runner"),
+                          env=dict(os.environ, MOCOSE=" ".join(mocose_with("test_runner"))),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     device = 13 * 16 * STEP_SECONDS[PROFILE, "cpu"] + 13 * RUN_SECONDS[PROFILE, "cpu"]
@@ -562,9 +530,8 @@ def test_a_reused_job_process_repeats_a_fresh_process_on_the_real_experiment(tmp
     """The real experiment (tiny BERT, 6 steps, STS-B only): run B after run A in one job process
     gives the result B gets in a process of its own; nothing of A (random state, precision,
     determinism, caches) leaks into B."""
-    from mocose.runner import execute, load_results
+    from mocose.runner import load_results
 
-    monkeypatch.delenv("MOCOSE_EXPERIMENT_FN", raising=False)
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     small = {"train_sentences": 48, "batch_size": 8, "eval_steps": 3, "max_steps": 6, "queue_size": 16,
              "eval_tasks": "STSBenchmark"}
@@ -572,10 +539,10 @@ def test_a_reused_job_process_repeats_a_fresh_process_on_the_real_experiment(tmp
     a = base.override({"matmul_precision": "high", "ema_decay": 0.5, "seed": 7})
     b = base.override({"ema_decay": 0.9})
     data = os.environ["MOCOSE_DATA"]
-    reused = execute([("a", a), ("b", b)], profile=PROFILE, results_dir=tmp_path / "reused", data_dir=data,
-                     devices="cpu", progress=False)
-    alone = execute([("b", b)], profile=PROFILE, results_dir=tmp_path / "alone", data_dir=data,
-                    devices="cpu", progress=False, process_per_run=True)
+    reused = sweep([(Cell("a"), a), (Cell("b"), b)], profile=PROFILE, results_dir=tmp_path / "reused",
+                   data_dir=data, devices="cpu", progress=False, functions=JobFunctions())
+    alone = sweep([(Cell("b"), b)], profile=PROFILE, results_dir=tmp_path / "alone", data_dir=data,
+                  devices="cpu", progress=False, process_per_run=True, functions=JobFunctions())
     assert reused.ok and alone.ok
     one = load_results(tmp_path / "reused", PROFILE)[b.digest()]
     two = load_results(tmp_path / "alone", PROFILE)[b.digest()]

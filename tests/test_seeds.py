@@ -1,23 +1,23 @@
 """Seeds per claim (``mocose seeds``) and ``mocose reproduce --until-resolved``: planning worked by
-hand on synthetic runs, the JSON shape, and a sweep over a registry defined here
-(MOCOSE_REGISTRY=test_seeds) whose runs the fake experiment of test_runner makes in seconds."""
+hand on synthetic runs, the JSON shape, and a sweep over a registry defined here (``REGISTRY``,
+given to the command by tests/mocose_with.py) whose runs the fake experiment of test_runner makes
+in seconds."""
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import fake_sweep_env
+from conftest import fake_sweep_env, mocose_with
 
-from ablations.spec import Artifact, Cell, Claim, beats
+from ablations.spec import Artifact, Cell, Claim, Registry, beats
 from mocose.cli import main
-from mocose.config import ConfigError
 from mocose.report import seeds
 from mocose.report.claims import HOLDS
 from mocose.report.sequential import SequentialDesign
 from mocose.report.stats import Stats
+from mocose.runner.job import JobFunctions
 
 PROFILE = "smoke"
 
@@ -90,35 +90,26 @@ def test_seeds_of_table1_lists_every_claim(tmp_path, capsys):
     assert "seeds needed" in capsys.readouterr().out
 
 
-# -- the registry of the sweep below (imported by reproduce through MOCOSE_REGISTRY) ---------------
+# -- the registry of the sweep below ----------------------------------------------------------------
 # The fake experiment scores 50 + 30 ema_decay + (seed - base) / 10: a vs b differ by 3 with a
 # spread of 0.07 (resolved at the first look); c vs d by 0.03, the paper says 1: never resolved.
-ARTIFACTS = {
-    "duel": Artifact(
+REGISTRY = Registry((
+    Artifact(
         "duel", "fake duel", "table",
         (Cell("a", {"ema_decay": 0.9}, paper=77.0), Cell("b", {"ema_decay": 0.8}, paper=74.0),
          Cell("c", {"ema_decay": 0.801}, paper=75.0), Cell("d", {"ema_decay": 0.8}, paper=74.0)),
         claims=(Claim("a beats b", (beats("a", "b"),)), Claim("c beats d", (beats("c", "d"),)))),
-}
-
-
-def names():
-    return list(ARTIFACTS)
-
-
-def get(name):
-    if name not in ARTIFACTS:
-        raise ConfigError(f"unknown artifact {name!r}: one of {', '.join(ARTIFACTS)}")
-    return ARTIFACTS[name]
+))
+FUNCTIONS = JobFunctions(train="test_runner:fake_experiment")
 
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    return fake_sweep_env(tmp_path, monkeypatch, "test_seeds")
+    return fake_sweep_env(tmp_path, monkeypatch)
 
 
 def reproduce(tmp: Path, *extra: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "mocose.runner", "reproduce", "duel", "--profile", PROFILE,
+    cmd = [*mocose_with("test_seeds", "reproduce", "duel"), "--profile", PROFILE,
            "--results", str(tmp / "results"), "--data", str(tmp / "data"), "--no-report", "--quiet",
            "--seeds", "2", "--until-resolved", "--max-seeds", "4", *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)

@@ -2,22 +2,22 @@
 
 Two artifacts with one recipe, one evaluated on STS and one on the transfer tasks (Tables 1 and 2
 in small): the second trains nothing, it evaluates the first's kept best checkpoint. The fast test
-uses stand-ins for training and evaluation (this module, through MOCOSE_EXPERIMENT_FN /
-MOCOSE_EVALUATE_FN / MOCOSE_REGISTRY); the slow one the real code on the smoke profile.
+uses stand-ins for training and evaluation (this module's ``FUNCTIONS``, with its ``REGISTRY``,
+given to the command by tests/mocose_with.py); the slow one the real code on the smoke profile.
 """
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from ablations.spec import Artifact, Cell
+from ablations.spec import Artifact, Cell, Registry
+from conftest import mocose_with
 from mocose.evaluation.tasks import STS_TASKS, TRANSFER_TASKS
-from mocose.config import ConfigError
+from mocose.runner.job import JobFunctions
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -25,24 +25,15 @@ PROFILE = "smoke"
 
 # The stand-in registry: one trained recipe (plus an untrained encoder), asked for by two tables.
 _CELLS = (Cell("MoCoSE", {"fgsm_epsilon": 5e-9}), Cell("BERT", {"method": "none"}))
-ARTIFACTS = {"sts_table": Artifact("sts_table", "STS", "table", _CELLS, evaluation="sts"),
-             "transfer_table": Artifact("transfer_table", "transfer", "table", _CELLS,
-                                        evaluation="transfer", metric="transfer"),
-             # the real-code case in small: one trained cell, STS-B then TREC (a quick transfer task)
-             "stsb_one": Artifact("stsb_one", "STS-B", "table", _CELLS[:1],
-                                  evaluation="STSBenchmark", metric="STSBenchmark"),
-             "trec_one": Artifact("trec_one", "TREC", "table", _CELLS[:1], evaluation="TREC",
-                                  metric="TREC")}
-
-
-def names():
-    return list(ARTIFACTS)
-
-
-def get(name):
-    if name not in ARTIFACTS:
-        raise ConfigError(f"unknown artifact {name!r}")
-    return ARTIFACTS[name]
+REGISTRY = Registry((
+    Artifact("sts_table", "STS", "table", _CELLS, evaluation="sts"),
+    Artifact("transfer_table", "transfer", "table", _CELLS, evaluation="transfer", metric="transfer"),
+    # the real-code case in small: one trained cell, STS-B then TREC (a quick transfer task)
+    Artifact("stsb_one", "STS-B", "table", _CELLS[:1], evaluation="STSBenchmark", metric="STSBenchmark"),
+    Artifact("trec_one", "TREC", "table", _CELLS[:1], evaluation="TREC", metric="TREC"),
+))
+FUNCTIONS = JobFunctions(train="test_shared_runs:fake_experiment", evaluate="test_shared_runs:fake_evaluate")
+get = REGISTRY.get
 
 
 def _log(event: str, config) -> None:
@@ -79,16 +70,13 @@ def fake_evaluate(config, result, tasks, data_dir, device="cpu", progress=True):
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     (tmp_path / "data" / "senteval").mkdir(parents=True)
-    monkeypatch.setenv("MOCOSE_EXPERIMENT_FN", "test_shared_runs:fake_experiment")
-    monkeypatch.setenv("MOCOSE_EVALUATE_FN", "test_shared_runs:fake_evaluate")
-    monkeypatch.setenv("MOCOSE_REGISTRY", "test_shared_runs")
     monkeypatch.setenv("MOCOSE_FAKE_LOG", str(tmp_path / "fake.log"))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(TESTS)]))
     return tmp_path
 
 
 def reproduce(tmp: Path, name: str, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mocose.runner", "reproduce", name, "--profile",
+    return subprocess.run([*mocose_with("test_shared_runs", "reproduce", name), "--profile",
                            PROFILE, "--results", str(tmp / "results"), "--data", str(tmp / "data"),
                            "--no-report", "--quiet", "--seeds", "2", *extra],
                           capture_output=True, text=True, timeout=300)
@@ -161,13 +149,10 @@ def test_smoke_transfer_after_sts_trains_nothing(tmp_path):
     data = os.environ.get("MOCOSE_DATA")
     if not data or not Path(data, "senteval").is_dir():
         pytest.skip("needs MOCOSE_DATA with SentEval's data")
-    env = dict(os.environ, MOCOSE_REGISTRY="test_shared_runs",
-               PYTHONPATH=os.pathsep.join([str(ROOT), str(TESTS)]))
-    for key in ("MOCOSE_EXPERIMENT_FN", "MOCOSE_EVALUATE_FN"):
-        env.pop(key, None)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(TESTS)]))
 
     def run(name: str, *extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "mocose", "reproduce", name, "--profile",
+        return subprocess.run([*mocose_with("test_shared_runs", "reproduce", name, functions="-"), "--profile",
                                PROFILE, "--results", str(tmp_path / "results"), "--data", data,
                                "--no-report", "--quiet", "--seeds", "1", *extra],
                               capture_output=True, text=True, timeout=900, env=env)

@@ -3,28 +3,20 @@
 Reading a result record (:mod:`.runs`, once for all), the statistics (:mod:`.stats`), the claim
 verdicts (:mod:`.claims`), an artifact's cells and runs (:mod:`.cells`), provenance
 (:mod:`.provenance`), the paper's layout (:mod:`.tables`), Markdown/LaTeX/JSON (:mod:`.render`),
-figures (:mod:`.plots` over :mod:`.figure`), files and indexes (:mod:`.build`), and ``mocose
-report`` / ``mocose claims`` (:mod:`.commands`).
+figures (:mod:`.plots` over :mod:`.figure`), files and indexes (:mod:`.build`: ``build``), seed
+planning (:mod:`.seeds`: ``next_round``), and ``mocose report`` / ``claims`` / ``seeds``
+(:mod:`.commands`). The registry of artifacts is a parameter (default: the paper's).
 
 May import everything below it (the runner's results store, training, evaluation, the model, the
-registry in :mod:`ablations`); nothing imports the report but the command line and the runner's
-deliberate lazy load (``mocose.runner.commands.run_report``). ``build`` and ``load_runs`` load on
-first use, so importing the package loads neither pandas nor matplotlib.
+registry's shape in :mod:`ablations`); only the reproduce layer and the command line import it.
+``load_runs`` loads on first use, so importing the package loads neither pandas nor matplotlib.
 """
 from __future__ import annotations
 
-__all__ = ["build", "load_runs", "next_round"]
+__all__ = ["load_runs"]
 
 
 def __getattr__(name: str):
-    if name == "build":
-        from .build import build
-
-        return build
-    if name == "next_round":  # reproduce --until-resolved (mocose.report.seeds)
-        from .seeds import next_round
-
-        return next_round
     if name == "load_runs":
         from .runs import load_runs
 

@@ -22,6 +22,7 @@ from typing import Sequence
 import pandas as pd
 
 import ablations
+from ablations.spec import Registry
 
 from ..presets import preset_values
 from ..profiles import load_profile
@@ -136,12 +137,14 @@ def write_top_index(results_dir: Path) -> Path:
 
 
 def build(names: Sequence[str] | None, profile: str, results_dir: str | os.PathLike = "results",
-          plots_dir: str | os.PathLike = "plots", preset: str = "clean") -> list[ArtifactReport]:
-    """Report ``names`` (all artifacts when empty) of ``profile``, from the runs made under
-    ``preset``; refreshes both indexes."""
+          plots_dir: str | os.PathLike = "plots", preset: str = "clean",
+          registry: Registry | None = None) -> list[ArtifactReport]:
+    """Report ``names`` (all artifacts of ``registry`` when empty; default: the paper's) of
+    ``profile``, from the runs made under ``preset``; refreshes both indexes."""
+    registry = registry or ablations.REGISTRY
     load_profile(profile)  # unknown profile -> ConfigError naming the valid ones
     preset_values(preset)  # unknown preset -> ConfigError naming the valid ones
-    arts = [ablations.get(n) for n in names] if names else ablations.all_artifacts()
+    arts = [registry.get(n) for n in names] if names else registry.all_artifacts()
     results, failures = read_records(results_dir, profile)
     reports = []
     for art in arts:
@@ -152,11 +155,11 @@ def build(names: Sequence[str] | None, profile: str, results_dir: str | os.PathL
     if names:  # the index always covers every artifact, so rebuild the others' rows too
         done = {r.art.name for r in reports}
         others = [analyse(a, profile, results, failures, preset,
-                          recorded_design(results_dir, profile, a.name)) for a in ablations.all_artifacts()
+                          recorded_design(results_dir, profile, a.name)) for a in registry.all_artifacts()
                   if a.name not in done]
         for rep in others:
             rep.files = _existing_files(rep, Path(results_dir), Path(plots_dir))
-        index_reports = sorted(reports + others, key=lambda r: ablations.names().index(r.art.name))
+        index_reports = sorted(reports + others, key=lambda r: registry.names().index(r.art.name))
     else:
         index_reports = reports
     write_index(index_reports, profile, Path(results_dir), Path(plots_dir), preset)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import ablations
+from ablations.spec import Registry
 
 from ..config import ConfigError
 from ..profiles import load_profile
@@ -16,6 +17,11 @@ from .claims import FAILS, TEST_NOTE, ClaimResult, cell_runs, evaluate_claims, n
 from .runs import profiles_with_results
 from .sequential import DEFAULT_SPENDING, SPENDING, SequentialDesign
 from .seeds import DEFAULT_MAX_SEEDS, ClaimSeeds, claim_seeds, recorded_design, simulate
+
+
+def registry_of(args: argparse.Namespace) -> Registry:
+    """The registry the command line was given (``mocose.cli.main(argv, registry=...)``), else the paper's."""
+    return getattr(args, "registry", None) or ablations.REGISTRY
 
 
 def report_profiles(args: argparse.Namespace) -> list[str]:
@@ -40,7 +46,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .build import build, verdict_counts  # the plotting libraries load only for a report
 
     for profile in report_profiles(args):
-        reports = build(args.names, profile, args.results, args.plots, args.preset)
+        reports = build(args.names, profile, args.results, args.plots, args.preset, registry_of(args))
         for rep in reports:
             print(f"{rep.art.name} [{profile}]: {rep.n_with_results}/{rep.n_cells} cells with results, "
                   f"{rep.n_runs} runs; claims: {verdict_counts(rep.claims)}")
@@ -64,8 +70,8 @@ def format_claims(name: str, results: Sequence[ClaimResult]) -> list[str]:
 def cmd_claims(args) -> int:
     """Print every claim of the named (default: all) artifacts with its verdict; exit 1 if any
     does not hold."""
-    names = args.names or ablations.names()
-    arts = [ablations.get(n) for n in names]
+    registry = registry_of(args)
+    arts = [registry.get(n) for n in args.names] if args.names else registry.all_artifacts()
     failed = 0
     if args.against_paper:
         print("Claims checked on the paper's own numbers as if measured (point comparisons):")
@@ -145,8 +151,9 @@ def cmd_seeds(args: argparse.Namespace) -> int:
     found = load_results(results_dir, args.profile)
     rows: list[ClaimSeeds] = []
     notes = []
-    for name in args.names or ablations.names():
-        art = ablations.get(name)
+    registry = registry_of(args)
+    for art in ([registry.get(n) for n in args.names] if args.names else registry.all_artifacts()):
+        name = art.name
         design = design_for(args, results_dir, name)
         max_seeds = args.max_seeds or (design.max_seeds if design else DEFAULT_MAX_SEEDS)
         rows += claim_seeds(art, cell_runs(art, args.profile, found, args.preset), design, max_seeds)

@@ -22,23 +22,36 @@ import signal
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..config import Config
 from . import store
 
-# Tests name a picklable stand-in for run_experiment here ("module:function"); users never need it.
-EXPERIMENT_ENV = "MOCOSE_EXPERIMENT_FN"
-DEFAULT_EXPERIMENT = "mocose.training.experiment:run_experiment"
-# ... and for the step that evaluates a finished run's kept checkpoint on more tasks.
-EVALUATE_ENV = "MOCOSE_EVALUATE_FN"
-DEFAULT_EVALUATE = "mocose.training.experiment:evaluate_more"
+@dataclass(frozen=True)
+class JobFunctions:
+    """What a job process calls, as ``module:function`` names (a spec crosses processes and
+    machines as JSON): ``train`` trains and evaluates a run, ``evaluate`` evaluates a finished
+    run's kept checkpoint on more tasks. The reproduce layer sets them; the defaults are the
+    suite's own."""
+
+    train: str = "mocose.training.experiment:run_experiment"
+    evaluate: str = "mocose.training.experiment:evaluate_more"
+
+    def __post_init__(self) -> None:
+        for name in (self.train, self.evaluate):
+            module, _, attr = name.partition(":")
+            if not module or not attr:
+                raise ValueError(f"job function {name!r} must be written module:function")
+
+
 PARENT_ENV = "MOCOSE_JOB_PARENT"
 
 
 def make_spec(config: Config, *, results_dir: Path, data_dir: Path, keep_checkpoints: bool = False,
-              git_commit: str | None = None, progress: bool = False) -> dict[str, Any]:
+              git_commit: str | None = None, progress: bool = False,
+              functions: JobFunctions = JobFunctions()) -> dict[str, Any]:
     """The job description sent to a job process (device and attempt are added at launch)."""
     return {
         "run_id": config.digest(),
@@ -48,8 +61,8 @@ def make_spec(config: Config, *, results_dir: Path, data_dir: Path, keep_checkpo
         "keep_checkpoints": bool(keep_checkpoints),
         "git_commit": git_commit,
         "progress": bool(progress),
-        "experiment": os.environ.get(EXPERIMENT_ENV) or DEFAULT_EXPERIMENT,
-        "evaluator": os.environ.get(EVALUATE_ENV) or DEFAULT_EVALUATE,
+        "experiment": functions.train,
+        "evaluator": functions.evaluate,
     }
 
 
@@ -136,7 +149,7 @@ def run_job(spec: dict[str, Any]) -> int:
         work_dir.mkdir(parents=True, exist_ok=True)
         start = time.time()
         try:
-            run = experiment_function(spec.get("experiment") or DEFAULT_EXPERIMENT)
+            run = experiment_function(spec["experiment"])
             _pin_threads(spec.get("threads"))
             body = run(config, Path(spec["data_dir"]), work_dir, device=spec.get("device", "cpu"),
                        resume=True, progress=bool(spec.get("progress", False)))
@@ -285,7 +298,7 @@ def evaluate_job(spec: dict[str, Any], config: Config, result_file: Path, failed
         result = store.read_json(result_file)
         tasks = [t for t in spec["evaluate"] if t not in result.get("evaluated_tasks", ())]
         if tasks:
-            evaluate = experiment_function(spec.get("evaluator") or DEFAULT_EVALUATE)
+            evaluate = experiment_function(spec["evaluator"])
             _pin_threads(spec.get("threads"))
             metrics = evaluate(config, result, tasks, Path(spec["data_dir"]),
                                device=spec.get("device", "cpu"), progress=bool(spec.get("progress")))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import statistics
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ def plan_runs(pairs: Iterable[tuple[Any, Config]], results_dir: str | os.PathLik
                               f"for profile {profile!r}")
         run_id = config.digest()
         run = by_id.setdefault(run_id, PlannedRun(run_id, config))
-        run.cells.append(str(getattr(cell, "label", cell)))
+        run.cells.append(cell.label)
     runs = list(by_id.values())
     finished = store.load_results(results_dir, profile)  # sets aside files that are not results
     done = [r for r in runs if r.run_id in finished]
@@ -75,38 +76,33 @@ def counts(plan: Plan) -> dict[str, int]:
             "to_evaluate_more": len(plan.evaluate), "done": len(plan.done) - len(plan.evaluate)}
 
 
-# What a run costs, by (profile, device kind): seconds a training step takes with everything a step
-# brings (the validations every eval_steps, the saved states), and the fixed seconds a run adds
-# (loading, the final evaluation and analysis). Used until the results folder holds past runs of the
-# profile on that kind of device. Measured (docs/gpus.md, "Running at paper scale"; benchmarks/jobs.py):
-# cuda on one H100, one job on it, the fixed parts with a fresh process each (a reused job process
-# saves its start: table3 smoke took 16.7 s a run with a process per run, 4.9 s reused); paper is a
-# bert-base-shaped encoder: 0.0546 s a step plus a 2.6 s validation every 100 steps. cpu on cpu:
-# the README's main job in a fresh clone on the quiet 2-core machine (BERT head init, queue
-# started 1/4 full; docs/measurements.md): 100 steps in 252 s of training (its 4 validations included), 330 s
-# for the whole command with the pip install and the STS evaluation, so 2.52 s a step and 78 s
-# fixed (the install makes it longer, the analysis a reproduced run adds, STS-B's alignment,
-# uniformity and spectrum, shorter: a rough figure). smoke on cpu: the
-# CI sweep (`run_all.sh --profile smoke --seeds 1 --devices cpu:2`, two jobs a thread each, job
-# processes kept across artifacts) on a quiet machine: 99 runs averaging 4.08 s, of which 0.92 s
-# training (16 steps, their 2 validations included), so 0.06 s a step and 3.2 s fixed.
-STEP_SECONDS: dict[tuple[str, str], float] = {
-    ("paper", "cuda"): 0.080,
-    ("cpu", "cuda"): 0.088,
-    ("smoke", "cuda"): 0.065,
-    ("cpu", "cpu"): 2.52,
-    ("smoke", "cpu"): 0.06,
-}
-RUN_SECONDS: dict[tuple[str, str], float] = {
-    ("paper", "cuda"): 19.0,
-    ("cpu", "cuda"): 13.1,
-    ("smoke", "cuda"): 3.8,
-    ("cpu", "cpu"): 78.0,
-    ("smoke", "cpu"): 3.2,
-}
-# Throughput of K jobs sharing one H100, relative to one job at a time (benchmarks/jobs.py
-# --sections packing: 120-step bert-base-shaped jobs); K between two entries takes the lower one.
-GPU_PACKING: dict[int, float] = {1: 1.0, 2: 1.43, 4: 1.76, 8: 2.12}
+# The step-time table: what a step and a run cost by (profile, device kind), as measured (a JSON
+# the benchmarks write, read here; docs/measurements.md says how each entry was measured).
+STEP_TABLE = Path(__file__).resolve().parent / "data" / "step_times.json"
+
+
+def read_step_table(path: Path = STEP_TABLE) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float],
+                                                        dict[int, float]]:
+    """(seconds a step, fixed seconds a run) by (profile, device kind), and the throughput of K
+    jobs sharing one GPU relative to one job, from the step-time table at ``path``."""
+    data = json.loads(Path(path).read_text())
+    step = {(e["profile"], e["device"]): float(e["step_seconds"]) for e in data["entries"]}
+    run = {(e["profile"], e["device"]): float(e["run_seconds"]) for e in data["entries"]}
+    return step, run, {int(k): float(v) for k, v in data["gpu_packing"].items()}
+
+
+def write_step_entry(profile: str, device: str, step_seconds: float, run_seconds: float, source: str,
+                     path: Path = STEP_TABLE) -> None:
+    """Set the table's entry for (``profile``, ``device``) (what a benchmark measured)."""
+    data = json.loads(Path(path).read_text())
+    entries = [e for e in data["entries"] if (e["profile"], e["device"]) != (profile, device)]
+    entries.append({"profile": profile, "device": device, "step_seconds": round(step_seconds, 4),
+                    "run_seconds": round(run_seconds, 2), "source": source})
+    data["entries"] = entries
+    store.atomic_write_json(Path(path), data)
+
+
+STEP_SECONDS, RUN_SECONDS, GPU_PACKING = read_step_table()
 WIKI1M_LINES = 1_000_000  # SimCSE's wiki1m_for_simcse.txt, for a data folder that lacks it
 
 
@@ -161,7 +157,7 @@ def estimate(plan: Plan, results_dir: str | os.PathLike, data_dir: str | os.Path
     A run costs its steps times the seconds a step takes plus a fixed part. Both come from the past
     runs of the profile on that kind of device when there are some (seconds a step: the mean over
     trained runs of wall time / steps; untrained runs: their mean wall time), else from the tables
-    above. ``parallel`` is how many runs' worth of work proceeds at once (past wall times already
+    step-time table. ``parallel`` is how many runs' worth of work proceeds at once (past wall times already
     include any sharing of a device, so the caller passes the number of slots for them).
     """
     steps = [run_steps(r.config, data_dir) for r in plan.todo]

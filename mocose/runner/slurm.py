@@ -20,9 +20,10 @@ import re
 import shutil
 import signal
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from ..config import ConfigError
+from .slots import Slot, wants_gpu
 
 SLURM_TIME = re.compile(r"^(\d+-)?\d{1,3}(:\d{2}){0,2}$")
 MEMORY = re.compile(r"^\d+(\.\d+)?\s*[KMGT]i?B$", re.I)
@@ -119,50 +120,26 @@ def job_script(kwargs: dict[str, Any]) -> str:
         return cluster.job_script()
 
 
-def add_arguments(p) -> None:
-    """The ``--slurm-*`` options of ``reproduce``."""
-    g = p.add_argument_group("SLURM (--scheduler slurm)")
-    g.add_argument("--slurm-partition", default=None, help="partition (default: the cluster's default)")
-    g.add_argument("--slurm-time", default=None,
-                   help="time limit of a worker job (default: its share of the estimated device time, "
-                        "doubled, at least 1 hour)")
-    g.add_argument("--slurm-gpus-per-job", type=int, default=None,
-                   help="GPUs a worker job asks for (default: 1 when --devices names CUDA, else 0)")
-    g.add_argument("--slurm-cpus-per-job", type=int, default=2, help="CPUs a worker job asks for (default 2)")
-    g.add_argument("--slurm-mem", default="8GB", help="memory a worker job asks for (default 8GB)")
-    g.add_argument("--slurm-max-jobs", type=int, default=4, help="worker jobs at once at most (default 4)")
-    g.add_argument("--slurm-extra", action="append", default=[], metavar="DIRECTIVE",
-                   help="an extra #SBATCH directive, e.g. --slurm-extra=--account=nlp (repeatable)")
-
-
-def options_from(args) -> SlurmOptions:
-    return SlurmOptions(args.slurm_partition, args.slurm_time, args.slurm_gpus_per_job,
-                        args.slurm_cpus_per_job, args.slurm_mem, args.slurm_max_jobs, tuple(args.slurm_extra))
-
-
-def runs_per_job(devices: str, gpu: bool) -> int:
+def runs_per_job(slots: Sequence[Slot]) -> int:
     """Runs a worker job holds at once: K of ``--devices cuda:0xK`` (as local slots pack a GPU);
     one on CPU jobs, which gives each run all the job's CPUs."""
-    if not gpu:
+    if not wants_gpu(slots):
         return 1
-    from .dispatch import parse_devices
-
-    slots = parse_devices(devices, local=False)
     return max(1, len(slots) // len({s.label for s in slots}))
 
 
 @contextlib.contextmanager
-def scheduler(args, run_seconds: float | None, runs: int,
-              log_directory: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+def scheduler(opts: SlurmOptions, slots: Sequence[Slot], retries: int, run_seconds: float | None,
+              runs: int, log_directory: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
     """While open, a SLURMCluster for the sweep: yields (its scheduler's address, the options
     :func:`~mocose.runner.dispatch.run_dask` takes); on leaving (done, an error, Ctrl-C) every
     SLURM job it submitted is cancelled."""
-    kwargs, per_job = _cluster_for(args, run_seconds, runs, log_directory)
-    cluster = open_cluster(kwargs, args.slurm_max_jobs, args.retries)
+    kwargs, per_job = _cluster_for(opts, slots, run_seconds, runs, log_directory)
+    cluster = open_cluster(kwargs, opts.max_jobs, retries)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a terminated sweep cancels its jobs too
     try:
         resource = "GPU" if kwargs["worker_extra_args"][1].startswith("GPU") else "SLOT"
-        yield cluster.scheduler_address, {"retries": args.retries, "runs_at_once": per_job,
+        yield cluster.scheduler_address, {"retries": retries, "runs_at_once": per_job,
                                           "resources": {resource: 1.0 / per_job}}
     finally:
         try:
@@ -175,18 +152,15 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def dry_run_script(args, run_seconds: float | None, runs: int, log_directory: str | None = None) -> str:
+def dry_run_script(opts: SlurmOptions, slots: Sequence[Slot], run_seconds: float | None, runs: int,
+                   log_directory: str | None = None) -> str:
     """The job script ``--scheduler slurm`` would submit, for ``--dry-run``."""
-    return job_script(_cluster_for(args, run_seconds, runs, log_directory)[0])
+    return job_script(_cluster_for(opts, slots, run_seconds, runs, log_directory)[0])
 
 
-def _cluster_for(args, run_seconds: float | None, runs: int,
+def _cluster_for(opts: SlurmOptions, slots: Sequence[Slot], run_seconds: float | None, runs: int,
                  log_directory: str | None = None) -> tuple[dict[str, Any], int]:
-    """SLURMCluster's arguments for ``reproduce``'s options, and the runs a job holds at once."""
-    from .dispatch import parse_devices, wants_gpu
-
-    opts = options_from(args)
-    gpu = wants_gpu(parse_devices(args.devices, local=False))
-    per_job = runs_per_job(args.devices, gpu)
+    """SLURMCluster's arguments for the sweep's options and slots, and the runs a job holds at once."""
+    per_job = runs_per_job(slots)
     walltime = opts.time or job_time(run_seconds, runs, opts.max_jobs, per_job)
-    return cluster_kwargs(opts, per_job, gpu, walltime, log_directory), per_job
+    return cluster_kwargs(opts, per_job, wants_gpu(slots), walltime, log_directory), per_job

@@ -6,11 +6,12 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..config import Config
 from . import dispatch, store
-from .job import make_spec
+from .slots import Slot, gpu_share, wants_gpu
+from .job import JobFunctions, make_spec
 from .plan import Estimate, Plan, describe, estimate, packing_gain, plan_runs
 
 
@@ -67,14 +68,14 @@ class _Progress:
             self.bar.close()
 
 
-def describe_slots(slots: list[dispatch.Slot], scheduler: str | None,
+def describe_slots(slots: Sequence[Slot], scheduler: str | None,
                    todo: int) -> tuple[str, float, float]:
     """Where the jobs run, in words, and how many runs' worth of work proceeds at once: as past
     wall times count it (the slots) and as the step-time table does (a GPU's packing gain; CPU
     slots share the same cores)."""
-    gpu = dispatch.wants_gpu(slots)
+    gpu = wants_gpu(slots)
     if scheduler:
-        share = dispatch.gpu_share(slots)
+        share = gpu_share(slots)
         where = f"Dask scheduler {scheduler}" + (f" ({share:g} GPU per job)" if gpu else "")
         return where, max(1, todo), max(1, todo)  # the cluster decides; assume enough workers
     labels = list(dict.fromkeys(s.label for s in slots))
@@ -89,53 +90,68 @@ def describe_slots(slots: list[dispatch.Slot], scheduler: str | None,
     return where, len(slots), len(labels) * packing_gain(per) if gpu else 1.0
 
 
-def cost_of(plan: Plan, results: Path, data_dir: str | os.PathLike | None, slots: list[dispatch.Slot],
+def cost_of(plan: Plan, results: Path, data_dir: str | os.PathLike | None, slots: Sequence[Slot],
             past_parallel: float, table_parallel: float) -> Estimate:
     """The plan's estimate, its wall time shared among the slots the way its source counts them."""
-    kind = "cuda" if dispatch.wants_gpu(slots) else "cpu"
+    kind = "cuda" if wants_gpu(slots) else "cpu"
     cost = estimate(plan, results, data_dir, kind, table_parallel)
     if cost.source.startswith("mean of") and cost.device_seconds is not None:
         cost = dataclasses.replace(cost, wall_seconds=cost.device_seconds / past_parallel)
     return cost
 
 
-def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: str | os.PathLike,
-            data_dir: str | os.PathLike, devices: str = "cpu", scheduler: str | None = None,
-            keep_checkpoints: bool = False, dry_run: bool = False, artifact: str = "",
-            progress: bool = True, out=None, process_per_run: bool = False,
-            keep_best: frozenset[str] = frozenset(), pool: dispatch.SlotPool | None = None,
-            dask_options: dict[str, Any] | None = None) -> SweepSummary:
-    """Plan the runs of ``pairs`` (cell, config) under ``results_dir``, show the plan, run what is
-    missing (unless ``dry_run``): train the runs not done, evaluate done runs on the tasks they
-    lack; return what happened. Runs in ``keep_best`` keep their best checkpoint (another
-    artifact evaluates them later on more tasks). ``pool``: local slots (and their job processes)
-    kept across sweeps, used instead of ``devices``' own for this one. ``dask_options``: passed to
-    :func:`~mocose.runner.dispatch.run_dask` (retries, a SLURM worker's run slots)."""
+@dataclass(frozen=True)
+class SweepOptions:
+    """How a sweep runs its jobs, the same for every sweep of one reproduction.
+
+    ``scheduler``: a Dask scheduler's address (None: the local slots); ``dask``: what
+    :func:`~mocose.runner.dispatch.run_dask` takes besides (retries, a SLURM worker's run slots);
+    ``functions``: what the job processes call."""
+
+    profile: str
+    results_dir: Path
+    data_dir: Path
+    scheduler: str | None = None
+    dask: Mapping[str, Any] = field(default_factory=dict)
+    keep_checkpoints: bool = False
+    dry_run: bool = False
+    progress: bool = True
+    process_per_run: bool = False
+    functions: JobFunctions = JobFunctions()
+
+
+def execute(pairs: Iterable[tuple[Any, Config]], options: SweepOptions, slots: Sequence[Slot], *,
+            artifact: str = "", keep_best: frozenset[str] = frozenset(),
+            pool: dispatch.SlotPool | None = None, out=None) -> SweepSummary:
+    """Plan the runs of ``pairs`` (cell, config), show the plan, run what is missing (unless a dry
+    run): train the runs not done, evaluate done runs on the tasks they lack; return what
+    happened. Runs in ``keep_best`` keep their best checkpoint (another artifact evaluates them
+    later on more tasks). ``pool``: local slots (and their job processes) kept across sweeps,
+    used instead of ``slots``' own for this one."""
     out = out or sys.stdout
-    results = Path(results_dir).expanduser().resolve()
-    # Jobs that will run here need their GPUs here; a plan (dry run) or a cluster does not.
-    slots = dispatch.parse_devices(devices, local=not scheduler and not dry_run)
+    results, profile = options.results_dir, options.profile
+    slots = list(slots)
     store.remove_stale_temps(results, profile)
     plan = plan_runs(pairs, results, profile, artifact)
-    where, past_parallel, table_parallel = describe_slots(slots, scheduler, len(plan.todo))
-    print(describe(plan, cost_of(plan, results, data_dir, slots, past_parallel, table_parallel), where),
-          file=out, flush=True)
+    where, past_parallel, table_parallel = describe_slots(slots, options.scheduler, len(plan.todo))
+    print(describe(plan, cost_of(plan, results, options.data_dir, slots, past_parallel, table_parallel),
+                   where), file=out, flush=True)
     summary = SweepSummary(plan)
-    if dry_run or not (plan.todo or plan.evaluate):
+    if options.dry_run or not (plan.todo or plan.evaluate):
         return summary
     commit = store.git_commit()
-    specs = [dict(make_spec(run.config, results_dir=results, data_dir=Path(data_dir),
-                            keep_checkpoints=keep_checkpoints, git_commit=commit),
+    common = dict(results_dir=results, data_dir=options.data_dir, git_commit=commit,
+                  functions=options.functions)
+    specs = [dict(make_spec(run.config, keep_checkpoints=options.keep_checkpoints, **common),
                   keep_best=run.run_id in keep_best) for run in plan.todo]
-    specs += [dict(make_spec(run.config, results_dir=results, data_dir=Path(data_dir),
-                             git_commit=commit), evaluate=run.missing_tasks) for run in plan.evaluate]
-    bar = _Progress(len(specs), artifact or profile, progress)
+    specs += [dict(make_spec(run.config, **common), evaluate=run.missing_tasks) for run in plan.evaluate]
+    bar = _Progress(len(specs), artifact or profile, options.progress)
     try:
-        if scheduler:
-            summary.outcomes = dispatch.run_dask(specs, scheduler, dispatch.gpu_share(slots), bar,
-                                                 **(dask_options or {}))
+        if options.scheduler:
+            summary.outcomes = dispatch.run_dask(specs, options.scheduler, gpu_share(slots), bar,
+                                                 **dict(options.dask))
         else:
-            summary.outcomes = dispatch.run_local(specs, slots, bar, process_per_run, pool=pool)
+            summary.outcomes = dispatch.run_local(specs, slots, bar, options.process_per_run, pool=pool)
     finally:
         bar.close()
     failed = summary.failed
