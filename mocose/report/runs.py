@@ -129,6 +129,15 @@ def run_metrics(record: Mapping[str, Any]) -> dict[str, float | None]:
     return {name: metric(record, name) for name in METRIC_COLUMNS}
 
 
+def trains_nothing(record: Mapping[str, Any]) -> bool:
+    """Whether the run trained nothing (an untrained encoder, method none): its score does not
+    depend on the seed, so its cell is evaluated once."""
+    config = record.get("config") if isinstance(record.get("config"), Mapping) else {}
+    model = config.get("model") if isinstance(config.get("model"), Mapping) else {}
+    flat = record.get("flat_config") if isinstance(record.get("flat_config"), Mapping) else {}
+    return (model.get("method") or flat.get("method")) == "none"
+
+
 def is_collapsed(record: Mapping[str, Any]) -> bool:
     """Whether the run collapsed at any validation (STS-B dev below the collapse threshold; training
     goes on after a collapse, so a run may recover: Figure 6)."""
