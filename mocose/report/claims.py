@@ -355,10 +355,12 @@ def paper_claims(art: Artifact) -> list[ClaimResult]:
 
 
 def cell_runs(art: Artifact, profile: str, results: Mapping[str, Mapping[str, Any]],
-              preset: str = "clean") -> dict[str, list[Mapping[str, Any]]]:
+              preset: str = "clean", once: bool = True) -> dict[str, list[Mapping[str, Any]]]:
     """The finished runs of every run cell of ``art``: a run belongs to a cell when its recipe
     (config without seed and eval_tasks: Config.recipe_digest) is one of the cell's recipes, as
-    preset ``preset`` makes them (mocose.presets: the study's own fields win over the preset)."""
+    preset ``preset`` makes them (mocose.presets: the study's own fields win over the preset).
+    A cell whose runs train nothing keeps one (its first seed's: the score does not depend on
+    the seed), unless ``once`` is false."""
     by_recipe: dict[str, list[Mapping[str, Any]]] = {}
     for run_id, result in sorted(results.items()):
         try:
@@ -372,7 +374,7 @@ def cell_runs(art: Artifact, profile: str, results: Mapping[str, Mapping[str, An
         keys = dict.fromkeys(apply_preset(c, preset, keep).recipe_digest()
                              for c in art.cell_configs(cell, profile))
         found = [r for k in keys for r in by_recipe.get(k, [])]
-        if found and all(map(trains_nothing, found)):  # one exact number: the first seed's run
+        if once and found and all(map(trains_nothing, found)):  # one exact number: the first seed's run
             found = sorted(found, key=lambda r: (not isinstance(r.get("seed"), int),
                                                  r.get("seed") or 0, str(r.get("run_id"))))[:1]
         out[cell.label] = found
