@@ -405,7 +405,7 @@ def test_mtd_axis_is_linear_from_zero(tmp_path):
     assert (list(paper.get_xdata()), list(paper.get_ydata())) == ([0.0], [76.25])  # slide 8
     assert "SimCSE-unsup-bert-base (ours)" in ax.get_legend_handles_labels()[1]
     # a cell without a result is marked at its place
-    assert any("not run" in t.get_text() for t in ax.texts)
+    assert any("cells not run" in label for label in ax.get_legend_handles_labels()[1])
 
 
 def test_spectrum_is_raw_singular_values_against_index(tmp_path):
@@ -487,3 +487,30 @@ def test_bar_chart_puts_the_paper_beside_ours(tmp_path):
     assert [b.get_height() for b in paper] == pytest.approx([73.86, 77.25, 76.78, 76.62])  # slide 6
     assert ours[1].get_height() == pytest.approx(76.5)
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["32", "64", "128", "256"]
+
+
+# -- untrained encoders and reproduction verdicts ----------------------------------------------------
+def test_untrained_cell_is_one_number_and_published_numbers_get_a_verdict(tmp_path):
+    root = tmp_path / "results"
+    for i in range(2):  # results made before cells that train nothing were planned once
+        write_result(root, "table1", "BERT (first-last avg.)", i, 56.70)
+    for i, v in enumerate((76.0, 77.0, 78.0)):
+        write_result(root, "table1", "MoCoSE", i, v)
+    [rep] = report.build(["table1"], PROFILE, root, tmp_path / "plots")
+    bert = next(cd for cd in rep.cells if cd.cell.label == "BERT (first-last avg.)")
+    assert bert.fixed and bert.stats.n == 1 and bert.seeds == [42]  # evaluated once
+    md = (root / PROFILE / "reports" / "table1.md").read_text()
+    assert "56.70 (56.70)" in md and "56.70 ±" not in md  # one number, no ±
+    dump = json.loads((root / PROFILE / "reports" / "table1.json").read_text())
+    by_label = {c["label"]: c for c in dump["cells"]}
+    # MoCoSE (76, 77, 78): mean 77, sd 1, t(0.975, 2) = 4.3027: 77 +- 2.4842 holds 77.27
+    moco = by_label["MoCoSE"]["reproduction"]
+    assert moco["verdict"] == "reproduced" and moco["published"] == 77.27
+    assert (moco["low"], moco["high"]) == pytest.approx((77 - 2.4842, 77 + 2.4842), abs=1e-3)
+    assert not moco["comparable"]  # smoke: labelled, not hidden
+    assert by_label["BERT (first-last avg.)"]["reproduction"]["verdict"] == "reproduced"
+    assert by_label["SimCSE"]["reproduction"]["verdict"] == "too few seeds"
+    assert by_label["GloVe (avg.)"]["reproduction"] is None  # not run: nothing to reproduce
+    assert "reproduced (not comparable)" in md
+    assert "2 of 3 numbers reproduced (not comparable)" in (root / PROFILE / "REPORT.md").read_text()
+    assert "`table1`: 2 of 3 numbers reproduced (not comparable)" in (root / "REPORT.md").read_text()

@@ -74,11 +74,12 @@ def draw_line(art: Artifact, cells: Sequence[CellData], subtitle: str,
         marker = MARKERS[i % len(MARKERS)]
         tag = f" ({ADDITION})" if addition else ""
         pts = [(cd.cell.x, cd.stats.mean, cd.stats.std or 0.0, cd) for cd in members if cd.stats.n]
-        for cd in members:
-            if cd.cell.run and not cd.stats.n:  # a cell with no result says so at its x
-                ax.annotate(f"{cd.cell.label}: {not_run_text(cd)}", (cd.cell.x, 0.02),
-                            xycoords=("data", "axes fraction"), rotation=90, fontsize=6,
-                            color=color, ha="center", va="bottom")
+        missing = [cd for cd in members if cd.cell.run and not cd.stats.n]
+        if missing:  # cells with no result: a tick at the foot of their x, counted in the legend
+            ax.plot(_dodge([cd.cell.x for cd in missing], i, len(names), log), [0.02] * len(missing),
+                    transform=ax.get_xaxis_transform(), ls="none", marker=marker, mfc="none",
+                    mec=color, ms=6, label=f"{name or art.name}: {len(missing)} of {len(members)} "
+                    f"cells {not_run_text(missing[0])}")
         if len(members) == 1 and len(placed) > 1 and name:  # a point (SimCSE at MTD 0, Figure 2)
             cd = members[0]
             if pts:

@@ -16,7 +16,7 @@ import seaborn as sns  # noqa: E402
 from ablations.spec import Artifact  # noqa: E402
 
 from .cells import CellData  # noqa: E402
-from .figure import ADDITION, finish, footnote, no_data, not_run_text, ylabel  # noqa: E402
+from .figure import ADDITION, finish, footnote, no_data, not_run_text, style, ylabel  # noqa: E402
 from .runs import curve_points, finite, singular_values  # noqa: E402
 
 
