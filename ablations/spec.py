@@ -285,12 +285,15 @@ class Artifact:
         return configs[0]
 
     def configs(self, profile: str, seeds: int = 1) -> list[tuple[Cell, Config]]:
-        """Every run this artifact needs: seeds base, base+1, ... with base the profile's seed."""
+        """Every run this artifact needs: seeds base, base+1, ... with base the profile's seed; a
+        cell that trains nothing (method none) once, at the base seed: its score does not depend
+        on the seed."""
         if seeds < 1:
             raise ConfigError(f"seeds={seeds} is not allowed: seeds must be >= 1")
         base_seed = load_profile(profile).train.seed
         return [(cell, config) for cell in self.run_cells for i in range(seeds)
-                for config in self.cell_configs(cell, profile, base_seed + i)]
+                for config in self.cell_configs(cell, profile, base_seed + i)
+                if i == 0 or config.model.method != "none"]
 
     # -- as data ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Claim statistics against hand-worked numbers: Welch, Holm, the detectable difference, the
-verdicts (with 'not resolvable with N seeds'), curve checks, and every registry claim on the
+verdicts (from the interval of the difference), curve checks, and every registry claim on the
 paper's own numbers."""
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from scipy import stats as sps
 import ablations
 from ablations.spec import Artifact, Cell, Check, Claim, beats, collapses, recovers, within
 from mocose.report import claims
-from mocose.report.claims import FAILS, HOLDS, INCONCLUSIVE, NO_PAPER, NOT_AT_PROFILE, NOT_ENOUGH
+from mocose.report.verdicts import (CONTRADICTED, HOLDS, NO_PAPER, NOT_AT_PROFILE, NOT_ENOUGH, SMALLER,
+                                    UNRESOLVED, combine)
 from mocose.report.stats import Stats
 from mocose.cli import main
 
@@ -75,9 +76,9 @@ def test_detectable_difference_formula():
 # -- verdicts ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("a,b,margin,expected", [
     ((76.0, 77.0, 78.0), (70.0, 71.0), 0.0, HOLDS),          # t ~ 8.5, p ~ 0.004
-    ((70.0, 71.0), (76.0, 77.0, 78.0), 0.0, FAILS),
-    ((76.0, 78.0), (76.5, 77.5), 0.0, INCONCLUSIVE),
-    ((76.0, 77.0, 78.0), (70.0, 71.0), 10.0, FAILS),         # 6.5 points is not a 10-point drop
+    ((70.0, 71.0), (76.0, 77.0, 78.0), 0.0, CONTRADICTED),
+    ((76.0, 78.0), (76.5, 77.5), 0.0, UNRESOLVED),
+    ((76.0, 77.0, 78.0), (70.0, 71.0), 10.0, CONTRADICTED),         # 6.5 points is not a 10-point drop
     ((77.0,), (70.0, 71.0), 0.0, NOT_ENOUGH),                # one seed: no test
     ((), (70.0, 71.0), 0.0, NOT_ENOUGH),
 ])
@@ -88,23 +89,18 @@ def test_greater_check_verdicts(a, b, margin, expected):
 
 @pytest.mark.parametrize("a,b,expected", [
     ((85.0, 85.1, 84.9, 85.0), (85.2, 85.1, 85.3, 85.2), HOLDS),   # 0.2 apart, tight
-    ((85.0, 85.1, 84.9), (88.0, 88.1, 87.9), FAILS),             # 3 points apart
-    ((85.0, 87.0), (85.5, 86.0), INCONCLUSIVE),
+    ((85.0, 85.1, 84.9), (88.0, 88.1, 87.9), CONTRADICTED),             # 3 points apart
+    ((85.0, 87.0), (85.5, 86.0), UNRESOLVED),
 ])
 def test_within_check_is_tost(a, b, expected):
     assert verdict([within("a", "b", 1.0)], runs(*a), runs(*b)).verdict == expected
 
 
-def test_small_paper_gap_is_not_resolvable_with_few_seeds():
-    # a - b = 0.5 with std 1 in both: se = sqrt(1/3 + 1/3) = 0.816, df = 4, t(0.975, 4) = 2.7764:
-    # detectable 2.27 > the paper's gap 0.3, so the verdict names the seeds, not 'inconclusive'.
+def test_detectable_difference_of_a_check():
+    # a - b = 0.5 with std 1 in both: se = sqrt(1/3 + 1/3) = 0.816, df = 4, t(0.975, 4) = 2.7764
     a, b = (76.5, 77.5, 78.5), (76.0, 77.0, 78.0)
-    res = verdict([beats("a", "b")], runs(*a), runs(*b), paper=(77.3, 77.0))
-    check = res.checks[0]
+    check = verdict([beats("a", "b")], runs(*a), runs(*b), paper=(77.3, 77.0)).checks[0]
     assert check.detectable == pytest.approx(2.7764 * math.sqrt(2 / 3), abs=1e-3)
-    assert check.verdict == res.verdict == "not resolvable with 3 seeds"
-    # a paper gap above the detectable difference leaves it plainly inconclusive
-    assert verdict([beats("a", "b")], runs(*a), runs(*b), paper=(80.0, 77.0)).verdict == INCONCLUSIVE
 
 
 def test_holm_correction_can_withhold_a_verdict():
@@ -114,15 +110,15 @@ def test_holm_correction_can_withhold_a_verdict():
     assert verdict([beats("a", "b")], runs(*a), runs(*b)).verdict == HOLDS
     twice = verdict([beats("a", "b"), beats("a", "b", 0.0, "sts")], runs(*a), runs(*b))
     assert all(c.p_holm == pytest.approx(min(1, 2 * p)) for c in twice.checks)
-    assert twice.verdict == INCONCLUSIVE
+    assert twice.verdict == UNRESOLVED
 
 
 def test_combine_orders_the_verdicts():
-    assert claims.combine([HOLDS, HOLDS]) == HOLDS
-    assert claims.combine([HOLDS, INCONCLUSIVE]) == INCONCLUSIVE
-    assert claims.combine([HOLDS, "not resolvable with 3 seeds"]) == "not resolvable with 3 seeds"
-    assert claims.combine([INCONCLUSIVE, NOT_ENOUGH]) == NOT_ENOUGH
-    assert claims.combine([NOT_ENOUGH, FAILS]) == FAILS
+    assert combine([HOLDS, HOLDS]) == HOLDS
+    assert combine([HOLDS, UNRESOLVED]) == UNRESOLVED
+    assert combine([UNRESOLVED, SMALLER, HOLDS]) == SMALLER
+    assert combine([UNRESOLVED, NOT_ENOUGH]) == NOT_ENOUGH
+    assert combine([NOT_ENOUGH, CONTRADICTED]) == CONTRADICTED
 
 
 # -- curve checks -------------------------------------------------------------------------------------
@@ -139,8 +135,8 @@ def curve_verdict(check, a, b=()):
 def test_collapse_is_judged_in_its_window_and_needs_two_runs():
     check = collapses("a", (2000, None))
     assert curve_verdict(check, [COLLAPSED, COLLAPSED]).verdict == HOLDS
-    assert curve_verdict(check, [HEALTHY, HEALTHY]).verdict == FAILS
-    assert curve_verdict(check, [COLLAPSED, HEALTHY]).verdict == INCONCLUSIVE
+    assert curve_verdict(check, [HEALTHY, HEALTHY]).verdict == CONTRADICTED
+    assert curve_verdict(check, [COLLAPSED, HEALTHY]).verdict == UNRESOLVED
     assert curve_verdict(check, [COLLAPSED]).verdict == NOT_ENOUGH
     short = [(8, 1.0), (16, 0.5)]  # a smoke-length run: no validation after step 2,000
     assert curve_verdict(check, [short, short]).verdict == NOT_AT_PROFILE
@@ -154,7 +150,7 @@ def test_recovery_is_a_one_sample_test_on_after_minus_before():
     assert res.checks[0].diff == pytest.approx(5.5)
     # t = (5.5 - 2) / (0.7071 / sqrt 2) = 7.0, df 1: p = 2 * sf(7, 1) = 0.0903 -> not significant
     assert res.checks[0].p == pytest.approx(2 * sps.t.sf(7.0, 1))
-    assert res.verdict in (INCONCLUSIVE,) or res.verdict.startswith("not resolvable")
+    assert res.verdict == UNRESOLVED  # no paper curve: nothing to be smaller than
     three = up + ([(3000, 0.2), (9000, 0.2), (11000, 6.0)],)
     assert curve_verdict(check, three).verdict == HOLDS
 
@@ -168,14 +164,14 @@ def test_every_registry_claim_holds_on_the_papers_numbers():
 
 def test_paper_check_fails_when_the_paper_contradicts_it():
     wrong = art(beats("b", "a"), paper=(77.0, 74.5))
-    assert claims.paper_claims(wrong)[0].verdict == FAILS
+    assert claims.paper_claims(wrong)[0].verdict == CONTRADICTED
 
 
 def test_claims_against_paper_command_exits_zero(capsys):
     assert main(["claims", "--against-paper"]) == 0
     out = capsys.readouterr().out
     total = sum(len(a.claims) for a in ablations.all_artifacts())
-    assert f"{total} claims of {len(ablations.names())} artifacts; 0 do not hold" in out
+    assert f"{total} claims of {len(ablations.names())} artifacts; 0 contradicted" in out
     assert "fig10: [holds] A low dimension hurts" in out
 
 
@@ -197,6 +193,6 @@ def test_claims_command_on_measured_runs(tmp_path, capsys):
     code = main(["claims", "table6b", "--profile", "smoke", "--results", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 1
-    assert "table6b: [does not hold] Performance does not improve with a larger batch" in out
+    assert "table6b: [contradicted] Performance does not improve with a larger batch" in out
     assert "[not enough runs] B 64 > B 256 (sts): no result for B 256" in out
     assert "table6b: [holds] B 32 is clearly worst" in out

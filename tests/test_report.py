@@ -19,7 +19,7 @@ from mocose.config import ConfigError
 import mocose
 from mocose.report import build as report, cells, plots, provenance, tables
 from mocose.report import commands as report_commands
-from mocose.report.claims import FAILS, HOLDS, NOT_ENOUGH
+from mocose.report.verdicts import CONTRADICTED, HOLDS, NOT_ENOUGH
 from mocose.evaluation.tasks import STS_TASKS, TRANSFER_TASKS
 
 PROFILE = "smoke"
@@ -144,7 +144,7 @@ def test_completed_claim_holds_and_fails(tmp_path):
     for i, v in enumerate((79.0, 79.5)):  # an augmentation clearly above dropout alone
         write_result(root, "augmentations", "+ position shuffle", i, v)
     rep = cells.analyse(ablations.get("augmentations"), PROFILE, *report.read_records(root, PROFILE))
-    assert rep.claims[1].verdict == FAILS
+    assert rep.claims[1].verdict == CONTRADICTED
 
 
 def test_failed_runs_and_collapse_are_reported(tmp_path):
@@ -252,9 +252,15 @@ def test_load_runs_is_one_tidy_row_per_run(tmp_path):
     write_result(root, "table3", "eta 0.5", 0, 70.0)
     for i, dev in enumerate((86.0, 87.0)):
         write_result(root, "table2", "MoCoSE-BERT", i, transfer=85.0, devacc=dev)
-    runs = mocose.load_runs(root, PROFILE)
-    assert len(runs) == 6 and runs["run_id"].is_unique
-    assert {"seed", "ema_decay", "queue_size", "fgsm_epsilon", "sts", "STS12", "STSBenchmark",
+    every = mocose.load_runs(root, PROFILE)
+    # one row per (artifact, cell, run): each run counts for its own cell, and shared ones for more
+    table3 = every[every["artifact"] == "table3"]
+    assert sorted(table3.groupby("cell")["run_id"].nunique().items()) == [("eta 0.5", 1), ("eta 0.85", 3)]
+    assert set(every["run_id"]) == set(table3["run_id"]) | set(every.loc[every["artifact"] == "table2", "run_id"])
+    assert not every.duplicated(["artifact", "cell", "run_id"]).any()
+    runs = every.drop_duplicates("run_id")
+    assert len(runs) == 6
+    assert {"artifact", "cell", "seed", "ema_decay", "queue_size", "fgsm_epsilon", "sts", "STS12", "STSBenchmark",
             "SST2", "SST2_devacc", "transfer_devacc", "preset", "collapsed"} <= set(runs.columns)
     sts = runs.dropna(subset=["sts"])
     assert sts.groupby("ema_decay")["sts"].mean().to_dict() == {0.5: 70.0, 0.85: 77.0}
@@ -276,8 +282,9 @@ def test_readme_example_runs(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
     table = namespace["table"]
-    assert table.loc[0.85, "mean"] == pytest.approx(77.0)
-    assert table.loc[0.85, "std"] == pytest.approx(math.sqrt(2.0))
+    assert table.loc[("table3", "eta 0.85"), "mean"] == pytest.approx(77.0)
+    assert table.loc[("table3", "eta 0.85"), "std"] == pytest.approx(math.sqrt(2.0))
+    assert table.loc[("table3", "eta 0.85"), "count"] == 2
 
 
 def test_preset_comes_from_the_config(tmp_path):
@@ -391,9 +398,14 @@ def test_mtd_axis_is_linear_from_zero(tmp_path):
     ax = fig.axes[0]
     assert ax.get_xscale() == "linear" and ax.get_xlim()[0] < 0 < 21 < ax.get_xlim()[1]
     assert any(isinstance(c, mcoll.PolyCollection) for c in ax.collections)  # the seed band
-    [paper] = [ln for ln in ax.get_lines() if ln.get_label() == "SimCSE-unsup-bert-base (paper)"]
+    # smoke is not the paper's scale: the paper's numbers get their own panel, same x axis
+    theirs = fig.axes[1]
+    assert ax.get_ylabel() == "STS avg., Spearman x 100" and theirs.get_ylabel().startswith("paper")
+    [paper] = [ln for ln in theirs.get_lines() if ln.get_label() == "SimCSE-unsup-bert-base (paper)"]
     assert (list(paper.get_xdata()), list(paper.get_ydata())) == ([0.0], [76.25])  # slide 8
     assert "SimCSE-unsup-bert-base (ours)" in ax.get_legend_handles_labels()[1]
+    # a cell without a result is marked at its place
+    assert any("cells not run" in label for label in ax.get_legend_handles_labels()[1])
 
 
 def test_spectrum_is_raw_singular_values_against_index(tmp_path):
@@ -423,7 +435,9 @@ def test_box_plots_one_box_per_dimension_and_queue_panels(tmp_path):
     ax = fig.axes[0]
     assert sum(isinstance(p, PathPatch) for p in ax.patches) == 3
     assert [t.get_text() for t in ax.get_xticklabels()] == ["256", "512", "768", "1024", "2048"]
-    paper = [ln for ln in ax.get_lines() if ln.get_label() == "paper"][0]
+    # smoke is not the paper's scale: the paper's diamonds sit on a twin axis of their own
+    paper = [ln for a in fig.axes for ln in a.get_lines() if ln.get_label() == "paper"][0]
+    assert paper.axes is not ax and paper.axes.get_ylabel().startswith("paper: STS avg.")
     assert list(paper.get_ydata()) == [74.5, 76.1, 77.05, 77.05, 77.0]  # medians read off slide 6
     report.build(["fig10"], PROFILE, root, tmp_path / "plots")
     md = (root / PROFILE / "reports" / "fig10.md").read_text()
@@ -473,3 +487,30 @@ def test_bar_chart_puts_the_paper_beside_ours(tmp_path):
     assert [b.get_height() for b in paper] == pytest.approx([73.86, 77.25, 76.78, 76.62])  # slide 6
     assert ours[1].get_height() == pytest.approx(76.5)
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["32", "64", "128", "256"]
+
+
+# -- untrained encoders and reproduction verdicts ----------------------------------------------------
+def test_untrained_cell_is_one_number_and_published_numbers_get_a_verdict(tmp_path):
+    root = tmp_path / "results"
+    for i in range(2):  # results made before cells that train nothing were planned once
+        write_result(root, "table1", "BERT (first-last avg.)", i, 56.70)
+    for i, v in enumerate((76.0, 77.0, 78.0)):
+        write_result(root, "table1", "MoCoSE", i, v)
+    [rep] = report.build(["table1"], PROFILE, root, tmp_path / "plots")
+    bert = next(cd for cd in rep.cells if cd.cell.label == "BERT (first-last avg.)")
+    assert bert.fixed and bert.stats.n == 1 and bert.seeds == [42]  # evaluated once
+    md = (root / PROFILE / "reports" / "table1.md").read_text()
+    assert "56.70 (56.70)" in md and "56.70 ±" not in md  # one number, no ±
+    dump = json.loads((root / PROFILE / "reports" / "table1.json").read_text())
+    by_label = {c["label"]: c for c in dump["cells"]}
+    # MoCoSE (76, 77, 78): mean 77, sd 1, t(0.975, 2) = 4.3027: 77 +- 2.4842 holds 77.27
+    moco = by_label["MoCoSE"]["reproduction"]
+    assert moco["verdict"] == "reproduced" and moco["published"] == 77.27
+    assert (moco["low"], moco["high"]) == pytest.approx((77 - 2.4842, 77 + 2.4842), abs=1e-3)
+    assert not moco["comparable"]  # smoke: labelled, not hidden
+    assert by_label["BERT (first-last avg.)"]["reproduction"]["verdict"] == "reproduced"
+    assert by_label["SimCSE"]["reproduction"]["verdict"] == "too few seeds"
+    assert by_label["GloVe (avg.)"]["reproduction"] is None  # not run: nothing to reproduce
+    assert "reproduced (not comparable)" in md
+    assert "2 of 3 numbers reproduced (not comparable)" in (root / PROFILE / "REPORT.md").read_text()
+    assert "`table1`: 2 of 3 numbers reproduced (not comparable)" in (root / "REPORT.md").read_text()

@@ -31,9 +31,10 @@ from . import figure, plots
 from .cells import ArtifactReport, analyse, config_of, runs_of
 from .claims import ClaimResult, note_for
 from .seeds import recorded_design
+from .verdicts import REPRODUCED
 from .provenance import provenance_lines, provenance_subtitle
 from .render import json_record, render_markdown, render_tex, to_markdown
-from .tables import cell_runs_frame, layout, numbers_frame
+from .tables import cell_runs_frame, layout, numbers_frame, reproduction_count
 
 def read_records(results_dir: str | os.PathLike, profile: str) -> tuple[dict[str, dict], dict[str, dict]]:
     """(finished runs, failure records) of ``profile``: run_id -> file contents (the runner's reader).
@@ -101,7 +102,7 @@ def write_index(reports: Sequence[ArtifactReport], profile: str, results_dir: Pa
     out += provenance_lines(profile, runs_of(all_cells))
     rows = [{"Name": f"`{rep.art.name}`", "Title": rep.art.title, "Kind": rep.art.kind,
              "Cells with results": f"{rep.n_with_results}/{rep.n_cells}", "Runs": rep.n_runs,
-             "Claims": verdict_counts(rep.claims),
+             "Claims": verdict_counts(rep.claims), "Published numbers": reproduction_count(rep),
              "Files": " ".join(f"[{_file_kind(p)}]({os.path.relpath(p, index.parent)})"
                                for p in rep.files)} for rep in reports]
     out += ["", "## Artifacts", "", to_markdown(pd.DataFrame(rows)), "", "## Claims", ""]
@@ -132,8 +133,27 @@ def write_top_index(results_dir: Path) -> Path:
         profile = index.parent.name
         scope = "reproduction" if profile == "paper" else "not comparable to the paper"
         out.append(f"- [`{profile}`]({index.relative_to(results_dir).as_posix()}) ({scope})")
+        out += [f"  - `{name}`: {count}" for name, count in reproduced_counts(index.parent / "reports")]
     _write(top, "\n".join(out) + "\n")
     return top
+
+
+def reproduced_counts(reports_dir: Path) -> list[tuple[str, str]]:
+    """(artifact, "9 of 12 numbers reproduced") for every report JSON of a profile with a
+    published number among its cells (the cells' "reproduction" entries)."""
+    out = []
+    for path in sorted(reports_dir.glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf8"))
+            found = [c["reproduction"] for c in record["cells"] if c.get("reproduction")]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if found:
+            text = (f"{sum(r['verdict'] == REPRODUCED for r in found)} of {len(found)} numbers "
+                    "reproduced")
+            comparable = all(r.get("comparable") for r in found)
+            out.append((record.get("artifact", path.stem), text if comparable else f"{text} (not comparable)"))
+    return out
 
 
 def build(names: Sequence[str] | None, profile: str, results_dir: str | os.PathLike = "results",

@@ -15,6 +15,7 @@ from .seeds import ClaimSeeds, seeds_of_results
 from .sequential import SequentialDesign
 from .runs import metric as metric_of
 from .stats import Stats
+from .verdicts import Reproduction, reproduction
 
 COLLAPSE_MARK = "†"
 
@@ -53,6 +54,18 @@ class CellData:
         return Stats(tuple(self.values()))
 
     @property
+    def fixed(self) -> bool:
+        """The cell trains nothing (an untrained encoder): one evaluation, an exact number."""
+        return self.config is not None and self.config.model.method == "none"
+
+    def reproduction(self, metric: str | None = None) -> Reproduction | None:
+        """Where the paper's number of this cell falls against the interval of our mean of
+        ``metric`` (default the cell's; :func:`.verdicts.reproduction`); None without a number."""
+        if not self.cell.run:
+            return None
+        return reproduction(self.values(metric), self.cell.paper, self.fixed)
+
+    @property
     def n_collapsed(self) -> int:
         return sum(is_collapsed(r) for r in self.runs)
 
@@ -74,7 +87,8 @@ class CellData:
                 error = str(self.failures[-1].get("error") or "unknown error").strip()
                 return f"no result (failed: {error.splitlines()[0][:160] if error else '?'})"
             return "no result"
-        parts = [f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''}"]
+        parts = [f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''}"
+                 + (" (trains nothing: evaluated once)" if self.fixed else "")]
         if self.n_collapsed:
             parts.append(f"{self.n_collapsed} collapsed {COLLAPSE_MARK}")
         missing = len(self.runs) - self.stats.n
@@ -94,15 +108,20 @@ def collect(art: Artifact, profile: str, results: Mapping[str, Mapping],
             failures: Mapping[str, Mapping] | None = None, preset: str = "clean") -> list[CellData]:
     """The runs (all seeds, every recipe of a pooled cell) and failures of every cell of ``art``
     under ``profile``, matched by recipe (:func:`.claims.cell_runs`)."""
-    runs = cell_runs(art, profile, results, preset)
-    failed = cell_runs(art, profile, failures or {}, preset)
+    return collect_runs(art, profile, cell_runs(art, profile, results, preset),
+                        cell_runs(art, profile, failures or {}, preset))
+
+
+def collect_runs(art: Artifact, profile: str, runs: Mapping[str, Sequence[Mapping]],
+                 failed: Mapping[str, Sequence[Mapping]] | None = None) -> list[CellData]:
+    """Every cell of ``art`` with the runs (and failures) already matched to it by label."""
     out = []
     for cell in art.cells:
         cd = CellData(cell, art.metric)
         if cell.run:
             cd.config = art.cell_configs(cell, profile)[0]
             cd.runs = _by_seed(runs.get(cell.label, []))
-            cd.failures = _by_seed(failed.get(cell.label, []))
+            cd.failures = _by_seed((failed or {}).get(cell.label, []))
         out.append(cd)
     return out
 

@@ -1,17 +1,22 @@
-"""The verdicts of the paper's claims, from the runs of each cell (statistics: :mod:`.stats`).
+"""The verdicts of the paper's claims, from the runs of each cell (statistics: :mod:`.stats`; the
+verdict words and the rule that picks them from an interval: :mod:`.verdicts`).
 
 A cell's number is the mean over its runs (one per seed) with the sample standard deviation
-(ddof = 1).  ``a > b + margin`` is decided by Welch's two-sided t-test (unequal variances,
+(ddof = 1).  ``a > b + margin`` is tested by Welch's t-test (unequal variances,
 Welch-Satterthwaite degrees of freedom) on ``mean(a) - mean(b) - margin``; ``|a - b| <= margin`` by
 two one-sided Welch tests (TOST); a curve's recovery by a one-sample t-test on each run's
-after-minus-before difference.  The p-values of a claim's checks are corrected together (Holm,
-family-wise alpha 0.05).  Every test needs at least two runs per cell, collapse verdicts too.
+after-minus-before difference.  A cell whose runs train nothing (an untrained encoder) is one exact
+number, evaluated once: a comparison with it is a one-sample t-test of the other cell against that
+number, and it counts no seeds.  The p-values of a claim's checks are corrected together (Holm,
+family-wise alpha 0.05).  Every test needs at least two runs per trained cell, collapse verdicts
+too.
 
-Each comparison also reports the smallest difference its runs could detect: the difference that
-would just reach significance at the level Holm gives that check, from the measured spread
-(t quantile x standard error).  When a test is inconclusive and the paper's own gap is below that,
-the verdict says "not resolvable with N seeds" instead: more seeds, not a different result, are
-needed.
+Each check's verdict comes from the interval of its difference at the level Holm's step-down gives
+it (the level at which the step-down stopped, for the checks after it, so an interval excludes the
+margin exactly when Holm rejects): ``holds``, ``contradicted``, ``smaller than the paper`` (the
+paper's gap excluded, the margin not) or ``unresolved`` (:func:`.verdicts.claim_verdict`).  Each
+comparison also reports the smallest difference its runs could detect: the difference that would
+just reach significance at the check's Holm level (t quantile x standard error).
 
 Seeds added in rounds (``mocose reproduce --until-resolved``, ``mocose seeds``) are looked at
 again and again, so those verdicts use a group-sequential design (:mod:`.sequential`): looks planned
@@ -20,14 +25,16 @@ Lan-DeMets O'Brien-Fleming-type spending function (Lan & DeMets 1983, Biometrika
 boundaries by numerical integration as in Jennison & Turnbull 2000, "Group Sequential Methods",
 ch. 19), Pocock-type on request.  Each test's p-value becomes its repeated p-value at its look (the
 smallest overall level at which the design rejects there) and Holm runs on those, so the
-family-wise alpha 0.05 holds across the looks and the claim's checks together; the detectable
-difference is then taken at the design's nominal level for the check.
+family-wise alpha 0.05 holds across the looks and the claim's checks together; the interval and
+the detectable difference are then taken at the design's nominal level for the check (a repeated
+confidence interval).
 
 ``paper_claims`` runs the same checks on the paper's own numbers as if they were measured (one
 value per cell, compared as points): every claim of the registry must hold there.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -35,25 +42,25 @@ from ablations.spec import Artifact, Check, Claim
 
 from ..config import COLLAPSE_DEV, Config
 from ..presets import apply_preset
-from .runs import metric_value, run_curve
+from .runs import metric_value, run_curve, trains_nothing
 from .sequential import SequentialDesign
-from .stats import ALPHA, Stats, Welch, detectable_difference, holm, holm_levels, one_sample, one_sided, welch
+from .stats import (Stats, Welch, detectable_difference, holm, holm_levels, one_sample,
+                    one_sided, stepdown_levels, welch)
+from .verdicts import (CONTRADICTED, HOLDS, NO_PAPER, NOT_AT_PROFILE, NOT_ENOUGH, UNRESOLVED,
+                       claim_verdict, combine)
 
-HOLDS = "holds"
-FAILS = "does not hold"
-INCONCLUSIVE = "inconclusive within seed noise"
-NOT_ENOUGH = "not enough runs"
-NOT_AT_PROFILE = "no validation in the window at this profile"
-NO_PAPER = "no paper number"
-RESOLVABLE_PREFIX = "not resolvable with"
 TEST_NOTE = ("Welch's two-sided t-test over seeds on mean(a) - mean(b) - margin for 'a > b' "
              "checks; two one-sided Welch tests (TOST) for '|a - b| <= margin'; a one-sample "
-             "t-test on each run's after-minus-before mean for 'recovers'; collapse "
+             "t-test on each run's after-minus-before mean for 'recovers', and against the one "
+             "number of a cell that trains nothing (evaluated once, no seeds); collapse "
              f"(STS-B dev x 100 below {COLLAPSE_DEV:g} at every validation of a window) counts "
              "runs. p-values of one claim's checks are Holm-corrected (family-wise alpha 0.05). "
-             "Every test needs >= 2 runs per cell. 'detectable' is the smallest difference the "
-             "runs could show at the check's Holm level (t quantile x standard error); when the "
-             "paper's gap is below it the verdict is 'not resolvable with N seeds'.")
+             "Every test needs >= 2 runs per trained cell. Verdicts from the interval of a - b at "
+             "the check's Holm level (one-sided, TOST's, for '~'): holds (above the margin; "
+             "inside +-margin for '~'), contradicted (below it; outside for '~'), smaller than "
+             "the paper (includes the margin, excludes the paper's gap), unresolved (includes "
+             "both: 'seeds needed' more would decide). 'detectable' is the smallest difference "
+             "the runs could show at that level (t quantile x standard error).")
 SEQUENTIAL_NOTE = ("Seeds added in rounds (mocose reproduce --until-resolved) are tested with a "
                    "group-sequential design: looks at every seed count from the start to "
                    "--max-seeds, the level spent by Lan-DeMets {spending}-type alpha spending "
@@ -68,11 +75,6 @@ def note_for(design: SequentialDesign | None = None) -> str:
     spending = {"obrien-fleming": "O'Brien-Fleming", "pocock": "Pocock"}[design.spending]
     return (f"{TEST_NOTE} {SEQUENTIAL_NOTE.format(spending=spending)} Design here: looks at "
             f"{design.start}..{design.max_seeds} seeds a cell.")
-
-
-def not_resolvable(n: int) -> str:
-    """The verdict of an inconclusive test whose paper gap is below what n seeds can detect."""
-    return f"{RESOLVABLE_PREFIX} {n} seed{'s' if n != 1 else ''}"
 
 
 def window(curve: Sequence[tuple[float, float]], steps: tuple) -> list[float]:
@@ -120,7 +122,10 @@ class CheckResult:
     level: float | None = None  # the overall level Holm gives the check (before any look spending)
     detectable: float | None = None
     paper_gap: float | None = None  # the paper's a - b (or after - before), margin not subtracted
-    n: int = 0  # runs of the smaller cell
+    n: int = 0  # runs of the smaller trained cell
+    low: float | None = None  # the interval of the difference the verdict is read from
+    high: float | None = None
+    fixed: tuple[str, ...] = ()  # the check's cells that train nothing (one exact number each)
 
     @property
     def directional(self) -> str:
@@ -129,7 +134,7 @@ class CheckResult:
             return "-"
         op, margin = self.check.op, self.check.margin
         ok = abs(self.diff) <= margin if op == "~" else self.diff > margin
-        return HOLDS if ok else FAILS
+        return HOLDS if ok else CONTRADICTED
 
 
 @dataclass
@@ -167,7 +172,23 @@ def paper_gap(art: Artifact, check: Check) -> float | None:
     return None if a is None or b is None else a - b
 
 
-def _compare(check: Check, metric: str, a: Stats, b: Stats) -> CheckResult:
+def difference_test(a: Stats, b: Stats, margin: float, fixed: tuple[bool, bool]) -> Welch:
+    """The t-test of H0 mean(a) - mean(b) = margin: Welch's, or a one-sample test against the
+    one exact number of a side that trains nothing (``fixed``: a's and b's), t signed as a - b."""
+    if fixed[0] and fixed[1]:
+        diff = a.mean - b.mean - margin
+        t = 0.0 if diff == 0 else math.copysign(math.inf, diff)
+        return Welch(t, 1.0, 1.0 if diff == 0 else 0.0, 0.0)
+    if fixed[1]:
+        return one_sample(a, b.mean + margin)
+    if fixed[0]:
+        w = one_sample(b, a.mean - margin)
+        return Welch(-w.t, w.df, w.p, w.se)
+    return welch(a, b, margin)
+
+
+def _compare(check: Check, metric: str, a: Stats, b: Stats,
+             fixed: frozenset[str] = frozenset()) -> CheckResult:
     """The raw test of a '>' or '~' check (verdict decided after Holm, in :func:`_decide`)."""
     res = CheckResult(check, check.describe(metric), metric, NOT_ENOUGH, "", a, b)
     missing = [lbl for lbl, s in ((check.a, a), (check.b, b)) if s.n == 0]
@@ -175,16 +196,20 @@ def _compare(check: Check, metric: str, a: Stats, b: Stats) -> CheckResult:
         res.reason = "no result for " + ", ".join(missing)
         return res
     res.diff = a.mean - b.mean
-    res.n = min(a.n, b.n)
-    if res.n < 2:
-        res.reason = (f"n = {a.n} and {b.n}: a test needs >= 2 runs per cell "
+    sides = (check.a in fixed, check.b in fixed)
+    res.fixed = tuple(lbl for lbl, f in zip((check.a, check.b), sides) if f)
+    trained = [s.n for s, f in zip((a, b), sides) if not f]
+    res.n = min(trained, default=1)
+    if trained and res.n < 2:
+        res.reason = (f"n = {a.n} and {b.n}: a test needs >= 2 runs per trained cell "
                       f"(observed difference {res.diff:+.2f}: {res.directional})")
         return res
     if check.op == ">":
-        res.test = welch(a, b, check.margin)
+        res.test = difference_test(a, b, check.margin, sides)
         res.p = res.test.p
         return res
-    low, high = welch(a, b, -check.margin), welch(a, b, check.margin)
+    low = difference_test(a, b, -check.margin, sides)
+    high = difference_test(a, b, check.margin, sides)
     p_tost = max(one_sided(low, greater=True), one_sided(high, greater=False))
     p_out = min(one_sided(high, greater=True), one_sided(low, greater=False))
     res.test = Welch(high.t, high.df, p_tost, high.se)
@@ -234,41 +259,26 @@ def _collapse(check: Check, runs: Sequence[Mapping[str, Any]]) -> CheckResult:
     if n < 2:
         res.reason += "; a collapse verdict needs >= 2 runs"
         return res
-    res.verdict = HOLDS if k == n else FAILS if k == 0 else INCONCLUSIVE
+    res.verdict = HOLDS if k == n else CONTRADICTED if k == 0 else UNRESOLVED
     return res
 
 
-def _decide(res: CheckResult, level: float, p_holm: float, gap: float | None) -> None:
-    """Verdict of a tested check from its Holm-adjusted p and the detectable difference."""
+def _decide(res: CheckResult, level: float, stop: float, p_holm: float, gap: float | None) -> None:
+    """Verdict of a tested check from the interval of its difference at level ``stop`` (its
+    Holm step-down level), and the detectable difference at ``level``."""
     res.p_holm, res.paper_gap = p_holm, gap
     check = res.check
     two_sided = check.op != "~"
     res.detectable = detectable_difference(res.test, level, two_sided)
-    significant = p_holm < ALPHA
-    if check.op == "~":
-        p_tost = res.test.p
-        if significant:
-            res.verdict = HOLDS if res.p == p_tost else FAILS
-        resolvable = gap is None or check.margin - abs(gap) >= res.detectable
-    else:
-        if significant:
-            res.verdict = HOLDS if res.diff > check.margin else FAILS
-        resolvable = gap is None or gap - check.margin >= res.detectable
-    if not significant:
-        res.verdict = INCONCLUSIVE if resolvable else not_resolvable(res.n)
+    half = detectable_difference(res.test, stop, two_sided)
+    res.low, res.high = res.diff - half, res.diff + half
+    res.verdict = claim_verdict(check.op, res.low, res.high, check.margin, gap)
     kind = {">": "Welch", "~": "TOST", "recovers": "one-sample t"}[check.op]
-    res.reason = (f"{kind} p = {res.p:.3g}, Holm p = {p_holm:.3g}; detectable difference "
-                  f"{res.detectable:.2f} at level {level:.3g}"
-                  + (f"; paper gap {gap:+.2f}" if gap is not None else ""))
-
-
-def combine(verdicts: Sequence[str]) -> str:
-    """A claim's verdict from its checks' (all must hold)."""
-    for worst in (FAILS, NOT_ENOUGH, NOT_AT_PROFILE, INCONCLUSIVE):
-        if worst in verdicts:
-            return worst
-    resolvable = [v for v in verdicts if v.startswith(RESOLVABLE_PREFIX)]
-    return resolvable[0] if resolvable else HOLDS
+    if res.fixed and check.op != "recovers":
+        kind = "one-sample t against " + " and ".join(res.fixed)
+    res.reason = (f"{kind} p = {res.p:.3g}, Holm p = {p_holm:.3g}; interval "
+                  f"[{res.low:+.2f}, {res.high:+.2f}] at level {stop:.3g}; detectable difference "
+                  f"{res.detectable:.2f}" + (f"; paper gap {gap:+.2f}" if gap is not None else ""))
 
 
 def evaluate_claims(art: Artifact, runs: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -276,6 +286,7 @@ def evaluate_claims(art: Artifact, runs: Mapping[str, Sequence[Mapping[str, Any]
     """Every claim of ``art`` on measured runs: ``runs[label]`` are a cell's result dicts.
     With a sequential ``design`` each test's p-value becomes its repeated p-value at the look its
     seed count makes, and its level the design's nominal level there (:mod:`.sequential`)."""
+    fixed = frozenset(label for label, rs in runs.items() if rs and all(map(trains_nothing, rs)))
     out = []
     for claim in art.claims:
         results = []
@@ -289,16 +300,18 @@ def evaluate_claims(art: Artifact, runs: Mapping[str, Sequence[Mapping[str, Any]
             else:
                 a = Stats(tuple(check_values(check, check.a, metric, a_runs)))
                 b = Stats(tuple(check_values(check, check.b, metric, runs.get(check.b, ()))))
-                res = _compare(check, metric, a, b)
+                res = _compare(check, metric, a, b, fixed)
                 if metric == "dev" and (a.n == 0 or b.n == 0) and (a_runs and runs.get(check.b)):
                     res.verdict, res.reason = NOT_AT_PROFILE, "no validation in the window"
                 results.append(res)
         tested = [r for r in results if r.test is not None]
         pvalues = [r.p if design is None else design.repeated_p(r.p, r.n) for r in tested]
-        for res, level, p_adj in zip(tested, holm_levels(pvalues), holm(pvalues)):
+        for res, level, stop, p_adj in zip(tested, holm_levels(pvalues), stepdown_levels(pvalues),
+                                           holm(pvalues)):
             res.level = level
-            nominal = level if design is None else design.nominal(level, res.n)
-            _decide(res, nominal, p_adj, paper_gap(art, res.check))
+            if design is not None:
+                level, stop = design.nominal(level, res.n), design.nominal(stop, res.n)
+            _decide(res, level, stop, p_adj, paper_gap(art, res.check))
         for res in results:
             if res.paper_gap is None and res.check.op != "collapsed":
                 res.paper_gap = paper_gap(art, res.check)
@@ -318,7 +331,7 @@ def paper_claims(art: Artifact) -> list[ClaimResult]:
             if check.op == "collapsed":
                 flag = collapsed_in(_paper_curve(art, check.a), check.steps)
                 if flag is not None:
-                    res.verdict = HOLDS if flag else FAILS
+                    res.verdict = HOLDS if flag else CONTRADICTED
                     values = window(_paper_curve(art, check.a), check.steps)
                     res.reason = f"paper curve in the window: max {max(values):.2f}"
             else:
@@ -331,8 +344,8 @@ def paper_claims(art: Artifact) -> list[ClaimResult]:
                 res.reason = "the paper gives no number for " + " or ".join(check.labels)
             results.append(res)
         verdicts = [r.verdict for r in results]
-        if FAILS in verdicts:
-            verdict = FAILS
+        if CONTRADICTED in verdicts:
+            verdict = CONTRADICTED
         elif all(v == NO_PAPER for v in verdicts):
             verdict = NO_PAPER
         else:
@@ -342,10 +355,12 @@ def paper_claims(art: Artifact) -> list[ClaimResult]:
 
 
 def cell_runs(art: Artifact, profile: str, results: Mapping[str, Mapping[str, Any]],
-              preset: str = "clean") -> dict[str, list[Mapping[str, Any]]]:
+              preset: str = "clean", once: bool = True) -> dict[str, list[Mapping[str, Any]]]:
     """The finished runs of every run cell of ``art``: a run belongs to a cell when its recipe
     (config without seed and eval_tasks: Config.recipe_digest) is one of the cell's recipes, as
-    preset ``preset`` makes them (mocose.presets: the study's own fields win over the preset)."""
+    preset ``preset`` makes them (mocose.presets: the study's own fields win over the preset).
+    A cell whose runs train nothing keeps one (its first seed's: the score does not depend on
+    the seed), unless ``once`` is false."""
     by_recipe: dict[str, list[Mapping[str, Any]]] = {}
     for run_id, result in sorted(results.items()):
         try:
@@ -358,5 +373,9 @@ def cell_runs(art: Artifact, profile: str, results: Mapping[str, Mapping[str, An
         keep = set(art.base) | set(cell.overrides)
         keys = dict.fromkeys(apply_preset(c, preset, keep).recipe_digest()
                              for c in art.cell_configs(cell, profile))
-        out[cell.label] = [r for k in keys for r in by_recipe.get(k, [])]
+        found = [r for k in keys for r in by_recipe.get(k, [])]
+        if once and found and all(map(trains_nothing, found)):  # one exact number: the first seed's run
+            found = sorted(found, key=lambda r: (not isinstance(r.get("seed"), int),
+                                                 r.get("seed") or 0, str(r.get("run_id"))))[:1]
+        out[cell.label] = found
     return out

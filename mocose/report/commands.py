@@ -13,10 +13,12 @@ from ..config import ConfigError
 from ..profiles import load_profile
 from ..runner.plan import results_root
 from ..runner.store import load_results
-from .claims import FAILS, TEST_NOTE, ClaimResult, cell_runs, evaluate_claims, note_for, paper_claims
+from .claims import TEST_NOTE, ClaimResult, cell_runs, evaluate_claims, note_for, paper_claims
 from .runs import profiles_with_results
 from .sequential import DEFAULT_SPENDING, SPENDING, SequentialDesign
-from .seeds import DEFAULT_MAX_SEEDS, ClaimSeeds, claim_seeds, recorded_design, simulate
+from .seeds import (DEFAULT_MAX_SEEDS, ClaimSeeds, claim_seeds, recorded_design, seeds_of_results,
+                    simulate)
+from .verdicts import CONTRADICTED, UNRESOLVED
 
 
 def registry_of(args: argparse.Namespace) -> Registry:
@@ -57,19 +59,42 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_claims(name: str, results: Sequence[ClaimResult]) -> list[str]:
-    """One line per claim (its verdict), one per check beneath it."""
+def format_claims(name: str, results: Sequence[ClaimResult],
+                  seeds: Sequence[ClaimSeeds] = ()) -> list[str]:
+    """One line per claim (its verdict), one per check beneath it; an unresolved one with the
+    seeds per cell that would resolve it, where ``seeds`` (per claim) are given."""
     lines = []
-    for res in results:
+    per_claim = list(seeds) if len(seeds) == len(results) else [None] * len(results)
+    for res, cs in zip(results, per_claim):
         lines.append(f"{name}: [{res.verdict}] {res.claim.text}")
-        for c in res.checks:
-            lines.append(f"    [{c.verdict}] {c.text}: {c.reason}")
+        checks = cs.checks if cs is not None else [None] * len(res.checks)
+        for c, needed in zip(res.checks, checks):
+            more = (f"; seeds needed: {needed.seeds_needed}"
+                    if needed is not None and c.verdict == UNRESOLVED else "")
+            lines.append(f"    [{c.verdict}] {c.text}: {c.reason}{more}")
     return lines
+
+
+def format_reproduction(art: Any, profile: str, runs: dict) -> list[str]:
+    """One line per cell with a published number: its reproduction verdict (docs/results.md),
+    labelled "not comparable" outside the paper profile."""
+    from .cells import collect_runs
+    from .tables import cell_reproduction  # pandas: loaded only when claims are printed
+
+    lines = []
+    for cd in collect_runs(art, profile, runs):
+        found = cell_reproduction(art, cd)
+        if found is None:
+            continue
+        interval = "" if found.low is None else f" [{found.low:.2f}, {found.high:.2f}]"
+        lines.append(f"    {cd.cell.label}: {found.text(profile == 'paper')}; published "
+                     f"{found.published:.2f}, our 95% interval{interval or ' -'}")
+    return [f"{art.name}: published numbers"] + lines if lines else []
 
 
 def cmd_claims(args) -> int:
     """Print every claim of the named (default: all) artifacts with its verdict; exit 1 if any
-    does not hold."""
+    is contradicted."""
     registry = registry_of(args)
     arts = [registry.get(n) for n in args.names] if args.names else registry.all_artifacts()
     failed = 0
@@ -77,7 +102,7 @@ def cmd_claims(args) -> int:
         print("Claims checked on the paper's own numbers as if measured (point comparisons):")
         for art in arts:
             results = paper_claims(art)
-            failed += sum(r.verdict == FAILS for r in results)
+            failed += sum(r.verdict == CONTRADICTED for r in results)
             print("\n".join(format_claims(art.name, results)))
     else:
         results_dir = results_root(args.results)
@@ -87,11 +112,14 @@ def cmd_claims(args) -> int:
             design = recorded_design(results_dir, args.profile, art.name)
             if design is not None:
                 print(f"{art.name}: {note_for(design)[len(TEST_NOTE) + 1:]}")
-            results = evaluate_claims(art, cell_runs(art, args.profile, found), design)
-            failed += sum(r.verdict == FAILS for r in results)
-            print("\n".join(format_claims(art.name, results)))
+            runs = cell_runs(art, args.profile, found)
+            results = evaluate_claims(art, runs, design)
+            failed += sum(r.verdict == CONTRADICTED for r in results)
+            seeds = seeds_of_results(art, results, runs, design)
+            print("\n".join(format_claims(art.name, results, seeds)
+                            + format_reproduction(art, args.profile, runs)))
     total = sum(len(a.claims) for a in arts)
-    print(f"{total} claims of {len(arts)} artifacts; {failed} do not hold")
+    print(f"{total} claims of {len(arts)} artifacts; {failed} contradicted")
     return 1 if failed else 0
 
 
@@ -192,7 +220,8 @@ def register(subparsers: Any) -> None:
         "claims", help="the paper's claims with their verdicts (on measured runs or the paper's numbers)",
         description="Print every claim of the named artifacts (default: all) with its verdict: on "
                     "the measured runs of a profile, or with --against-paper on the paper's own "
-                    "numbers as if measured. Exits 1 when any claim does not hold.")
+                    "numbers as if measured, and the reproduction verdict of every published number. "
+                    "Exits 1 when any claim is contradicted.")
     p.add_argument("names", nargs="*", help="artifact names (default: every artifact)")
     p.add_argument("--against-paper", action="store_true",
                    help="check the claims on the paper's own numbers")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Sequence
 
 import matplotlib
 
@@ -34,12 +35,40 @@ def named(name: str, what: str) -> str:
     return f"{name} ({what})" if name else what
 
 
-METRIC_LABELS = {"sts": "STS avg. (Spearman x 100)", "transfer": "transfer avg. (accuracy %)",
+METRIC_LABELS = {"sts": "STS avg., Spearman x 100", "transfer": "transfer avg., accuracy %",
                  "sv_auc": "mean singular value / largest"}
+CURVE_LABEL = "STS-B dev, Spearman x 100"
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">")
+LINESTYLES = ("-", "--", "-.", ":")
+NOT_RUN = "not run"
 
 
 def ylabel(art: Artifact) -> str:
-    return art.y_label or METRIC_LABELS.get(art.metric, art.metric)
+    """The y axis names the metric and its unit (the slides' bare "Correlation" does not)."""
+    if art.plot == "curves":
+        return CURVE_LABEL
+    if art.plot in ("spectrum", "align_uniform"):
+        return art.y_label or METRIC_LABELS.get(art.metric, art.metric)
+    return METRIC_LABELS.get(art.metric) or art.y_label or art.metric
+
+
+def profile_of(cells: Sequence[CellData]) -> str | None:
+    """The profile the cells' runs were planned under (None: no run cell)."""
+    return next((cd.config.profile for cd in cells if cd.config is not None), None)
+
+
+def not_run_text(cd: CellData) -> str:
+    """What a run cell without a result is called on a figure."""
+    return "failed" if cd.failures else NOT_RUN
+
+
+def paper_axis(ax, art: Artifact):
+    """A twin y axis with its own scale for the paper's numbers, labelled and coloured so."""
+    twin = ax.twinx()
+    twin.grid(False)
+    twin.set_ylabel(f"paper: {ylabel(art)}", color=PAPER_COLOR)
+    twin.tick_params(axis="y", colors=PAPER_COLOR)
+    return twin
 
 
 def no_data(ax, has_any: bool) -> None:
@@ -76,8 +105,10 @@ def finish(ax, art: Artifact, subtitle: str, has_any: bool, legend: bool = True)
 
 
 def footnote(fig: plt.Figure, art: Artifact) -> None:
-    """The artifact's notes (and inference), wrapped under the figure, so they travel with it."""
-    text = " ".join(t for t in (f"Inference: {art.inference}." if art.inference else "",
+    """The artifact's notes (and inference, unless the notes already give it), wrapped under the
+    figure, so they travel with it; each once."""
+    said = "inference" in (art.notes or "").lower()
+    text = " ".join(t for t in (f"Inference: {art.inference}." if art.inference and not said else "",
                                 art.notes) if t)
     fig.tight_layout()
     if text:

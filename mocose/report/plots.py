@@ -39,26 +39,47 @@ from matplotlib.patches import Patch  # noqa: E402
 from ablations.spec import Artifact  # noqa: E402
 
 from .cells import CellData  # noqa: E402
-from .figure import (ADDITION, PAPER_COLOR, finish, footnote, named, no_data, series_of, style,  # noqa: E402
-                     xfmt, ylabel)
-from .runs import curve_points, finite, singular_values  # noqa: E402
+from .figure import (ADDITION, LINESTYLES, MARKERS, PAPER_COLOR, finish, footnote, named,  # noqa: E402
+                     no_data, not_run_text, paper_axis, profile_of, series_of, style, xfmt, ylabel)
+from .runplots import curve_frame, draw_align_uniform, draw_curves, draw_spectrum  # noqa: E402,F401
+
+def _dodge(xs: Sequence[float], i: int, k: int, log: bool) -> np.ndarray:
+    """Series ``i`` of ``k`` shifted a little sideways, so lines at the same x stay visible."""
+    xs = np.asarray(xs, dtype=float)
+    step = i - (k - 1) / 2
+    if log:
+        return xs * 2 ** (0.04 * step)
+    return xs + 0.006 * step * (max(xs.max() - xs.min(), 1.0) if len(xs) else 1.0)
+
 
 def draw_line(art: Artifact, cells: Sequence[CellData], subtitle: str,
               band: bool = False) -> plt.Figure:
-    """Metric against cell.x, one line per series, +/- one std over seeds as error bars or (band)
-    a shaded band."""
+    """Metric against cell.x, one line per series (its own colour, marker and a small sideways
+    dodge), +/- one std over seeds as error bars or (band) a shaded band. Outside the paper
+    profile the paper's numbers live on another scale: they get their own panel, same colours."""
     style()
-    fig, ax = plt.subplots(figsize=(7.2, 4.6))
     placed = [cd for cd in cells if cd.cell.x is not None]
+    apart = profile_of(cells) != "paper" and any(cd.cell.paper is not None for cd in placed)
+    fig, axes = plt.subplots(1, 2 if apart else 1, figsize=(12.4 if apart else 7.2, 4.6),
+                             squeeze=False, sharex=True)
+    ax, pax = axes[0][0], axes[0][-1]
     names = list(dict.fromkeys(s for cd in placed for s in series_of(cd)))
     palette = dict(zip(names, sns.color_palette("tab10", max(len(names), 1))))
+    log = art.x_log and not band
     has_any = False
-    for name in names:
+    for i, name in enumerate(names):
         members = sorted((cd for cd in placed if name in series_of(cd)), key=lambda cd: cd.cell.x)
         addition = all(cd.addition for cd in members)
         color = "0.55" if addition else palette[name]
+        marker = MARKERS[i % len(MARKERS)]
         tag = f" ({ADDITION})" if addition else ""
         pts = [(cd.cell.x, cd.stats.mean, cd.stats.std or 0.0, cd) for cd in members if cd.stats.n]
+        missing = [cd for cd in members if cd.cell.run and not cd.stats.n]
+        if missing:  # cells with no result: a tick at the foot of their x, counted in the legend
+            ax.plot(_dodge([cd.cell.x for cd in missing], i, len(names), log), [0.02] * len(missing),
+                    transform=ax.get_xaxis_transform(), ls="none", marker=marker, mfc="none",
+                    mec=color, ms=6, label=f"{name or art.name}: {len(missing)} of {len(members)} "
+                    f"cells {not_run_text(missing[0])}")
         if len(members) == 1 and len(placed) > 1 and name:  # a point (SimCSE at MTD 0, Figure 2)
             cd = members[0]
             if pts:
@@ -67,47 +88,66 @@ def draw_line(art: Artifact, cells: Sequence[CellData], subtitle: str,
                             marker="x", ms=9, mew=2, capsize=3, ls="none",
                             label=f"{cd.cell.label}{tag} (ours)")
             if cd.cell.paper is not None:
-                ax.plot([cd.cell.x], [cd.cell.paper], marker="x", ms=9, mew=2, color=PAPER_COLOR,
-                        ls="none", label=f"{cd.cell.label} (paper)")
-                ax.annotate(cd.cell.label, (cd.cell.x, cd.cell.paper), textcoords="offset points",
-                            xytext=(6, -3), fontsize=8)
+                pax.plot([cd.cell.x], [cd.cell.paper], marker="x", ms=9, mew=2, color=color,
+                         ls="none", label=f"{cd.cell.label} (paper)")
+                pax.annotate(cd.cell.label, (cd.cell.x, cd.cell.paper), textcoords="offset points",
+                             xytext=(6, -3), fontsize=8)
             continue
         if pts:
             has_any = True
             xs, ys, es = (np.array([p[i] for p in pts], dtype=float) for i in range(3))
+            xs = _dodge(xs, i, len(names), log)
             if band:
-                ax.plot(xs, ys, color=color, marker="o", ms=4, lw=1.6,
-                        label=named(name + tag, "ours"))
+                ax.plot(xs, ys, color=color, marker=marker, ms=5, lw=1.6,
+                        ls=LINESTYLES[i % len(LINESTYLES)], label=named(name + tag, "ours"))
                 if es.any():
-                    ax.fill_between(xs, ys - es, ys + es, color=color, alpha=0.2, lw=0)
+                    ax.fill_between(xs, ys - es, ys + es, color=color, alpha=0.15, lw=0)
             else:
-                ax.errorbar(xs, ys, yerr=es, color=color, marker="o", ms=4, lw=1.6, capsize=3,
-                            label=named(name + tag, "ours"))
-            for x, y, _, cd in pts:
+                ax.errorbar(xs, ys, yerr=es, color=color, marker=marker, ms=5, lw=1.6, capsize=3,
+                            ls=LINESTYLES[i % len(LINESTYLES)], label=named(name + tag, "ours"))
+            for x, (_, y, _, cd) in zip(xs, pts):
                 if cd.n_collapsed:
                     ax.plot([x], [y], marker="x", ms=11, mew=2, color=PAPER_COLOR, ls="none")
         paper = [(cd.cell.x, cd.cell.paper) for cd in members if cd.cell.paper is not None]
         if paper:
             px, py = zip(*paper)
-            ax.plot(px, py, color=color, ls="--", marker="o", mfc="white", ms=5, lw=1.1,
-                    label=named(name, "paper"))
+            pax.plot(_dodge(px, i, len(names), log), py, color=color, ls="--", marker=marker,
+                     mfc="white", ms=5, lw=1.1, label=named(name, "paper"))
     refs = [cd for cd in cells if cd.cell.x is None and cd.stats.n]
     for cd, color in zip(refs, sns.color_palette("dark", max(len(refs), 1))):
         has_any = True
         tag = f" ({ADDITION})" if cd.addition else ""
+        n = "one evaluation" if cd.fixed else f"n={cd.stats.n}"
         ax.axhline(cd.stats.mean, color=color, ls=":", lw=1.5,
-                   label=f"{cd.cell.label}{tag} (ours, n={cd.stats.n})")
+                   label=f"{cd.cell.label}{tag} (ours, {n})")
         if cd.stats.std:
             ax.axhspan(cd.stats.mean - cd.stats.std, cd.stats.mean + cd.stats.std, color=color,
                        alpha=0.12)
-    if art.x_log and not band:
-        ax.set_xscale("log", base=2)
-        xs = sorted({cd.cell.x for cd in placed})
-        ax.set_xticks(xs)
-        ax.set_xticklabels([xfmt(x) for x in xs])
-        ax.minorticks_off()
+    if log:
+        for a in axes[0]:
+            a.set_xscale("log", base=2)
+            xs = sorted({cd.cell.x for cd in placed})
+            a.set_xticks(xs)
+            a.set_xticklabels([xfmt(x) for x in xs])
+            a.minorticks_off()
     finish(ax, art, subtitle, has_any)
+    if apart:
+        _paper_panel(fig, ax, pax, art, subtitle)
     return fig
+
+
+def _paper_panel(fig: plt.Figure, ax, pax, art: Artifact, subtitle: str) -> None:
+    """Titles, labels and legend of the paper's own panel beside ours."""
+    ax.set_title(f"ours: {subtitle.split(',')[0] or 'this profile'}", fontsize=9)
+    pax.set_title("the paper's numbers (read off the slides; their own scale)", fontsize=9)
+    pax.set_xlabel(art.x_label or art.col_title)
+    pax.set_ylabel(f"paper: {ylabel(art)}")
+    if pax.get_legend_handles_labels()[0]:
+        pax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    if ax.get_legend() is not None:  # ours inside our panel, the paper's beside its own
+        ax.legend(fontsize=8, loc="best")
+    fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
+    fig.tight_layout()
 
 
 def draw_band(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
@@ -133,9 +173,11 @@ def box_frame(cells: Sequence[CellData]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["x", "series", "value", "addition"])
 
 
-def _box_panel(ax, cells: Sequence[CellData], palette: dict) -> bool:
+def _box_panel(ax, cells: Sequence[CellData], palette: dict, pax) -> bool:
     """Boxes per x category, one colour per series (``palette``: series -> colour, the same in
-    every panel), the paper's values as red diamonds at their boxes' positions."""
+    every panel), the paper's values as diamonds in their series' colour at their boxes'
+    positions, on ``pax`` (``ax``, or a twin axis with the paper's own scale); a run cell
+    without a result is marked at its place."""
     placed = sorted((cd for cd in cells if cd.cell.x is not None), key=lambda cd: cd.cell.x)
     order = list(dict.fromkeys(xfmt(cd.cell.x) for cd in placed))
     hues = [h for h in palette if any(series_of(cd)[0] == h for cd in placed)]
@@ -152,52 +194,66 @@ def _box_panel(ax, cells: Sequence[CellData], palette: dict) -> bool:
                         linewidth=1.0, fliersize=3, legend=False)
     ax.set_xticks(range(len(order)))
     ax.set_xticklabels(order)
-    # The paper's values beside each box: at the box's own (dodged) position.
     width = 0.8 / max(len(hues), 1)
-    paper = [(order.index(xfmt(cd.cell.x)) + (0.0 if one else
-              -0.4 + width * (hues.index(series_of(cd)[0]) + 0.5)), cd.cell.paper)
-             for cd in placed if cd.cell.paper is not None]
-    if paper:
-        xs, ys = zip(*paper)
-        ax.plot(xs, ys, ls="none", marker="D", ms=5, mfc="none", mew=1.4, color=PAPER_COLOR,
-                label="paper", zorder=5)
+
+    def where(cd: CellData) -> float:  # the box's own (dodged) position
+        return order.index(xfmt(cd.cell.x)) + (0.0 if one else
+                                               -0.4 + width * (hues.index(series_of(cd)[0]) + 0.5))
+
+    for hue in hues or [None]:
+        mine = [cd for cd in placed if cd.cell.paper is not None
+                and (hue is None or series_of(cd)[0] == hue)]
+        if mine:
+            color = PAPER_COLOR if one else palette[hue]
+            pax.plot([where(cd) for cd in mine], [cd.cell.paper for cd in mine], ls="none",
+                     marker="D", ms=6, mfc="white", mec=color, mew=1.6, color=color,
+                     label="paper" if one else f"{hue} (paper)", zorder=5)
     for cd in placed:
         if cd.addition:
             ax.annotate(ADDITION, (order.index(xfmt(cd.cell.x)), 0), xycoords=("data", "axes fraction"),
                         xytext=(0, 3), textcoords="offset points", ha="center", fontsize=7,
                         color="0.4")
+        elif cd.cell.run and not cd.stats.n:
+            ax.annotate(not_run_text(cd), (where(cd), 0.02), xycoords=("data", "axes fraction"),
+                        rotation=90, ha="center", va="bottom", fontsize=6,
+                        color=palette.get(series_of(cd)[0], "0.4"))
     return bool(len(data))
 
 
 def draw_box(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
     """Boxes over seeds per x (one per series), one subplot per panel of the artifact (Figure 12:
-    a zoomed view and an overview) or a single one (Figure 10)."""
+    a zoomed view and an overview) or a single one (Figure 10). Outside the paper profile the
+    paper's diamonds sit on a twin axis with their own scale."""
     style()
     panels = art.panels or (None,)
     widths = [max(len({cd.cell.x for cd in _in_panel(cells, p)}), 1) for p in panels]
-    fig, axes = plt.subplots(1, len(panels), figsize=(min(4.0 + 1.3 * sum(widths), 13.0), 4.8),
-                             squeeze=False, gridspec_kw={"width_ratios": widths})
     placed = sorted((cd for cd in cells if cd.cell.x is not None), key=lambda cd: cd.cell.x)
+    apart = profile_of(cells) != "paper" and any(cd.cell.paper is not None for cd in placed)
+    fig, axes = plt.subplots(1, len(panels), figsize=(min(4.0 + 1.3 * sum(widths), 13.0)
+                                                      + (1.2 if apart else 0.0), 4.8),
+                             squeeze=False, gridspec_kw={"width_ratios": widths})
     hues = list(dict.fromkeys(series_of(cd)[0] for cd in placed))
     palette = dict(zip(hues, sns.color_palette("husl", len(hues))))
     has_any = False
     for ax, panel in zip(axes[0], panels):
-        has_any |= _box_panel(ax, _in_panel(cells, panel), palette)
+        pax = paper_axis(ax, art) if apart else ax
+        has_any |= _box_panel(ax, _in_panel(cells, panel), palette, pax)
         ax.set_xlabel(art.x_label)
-        ax.set_ylabel(ylabel(art))
+        ax.set_ylabel(("ours: " if apart else "") + ylabel(art))
         if panel is not None:
             ax.set_title(panel.title, fontsize=9)
     no_data(axes[0][0], has_any)
     handles = []
     if len(hues) > 1:
-        handles = [Patch(facecolor=c, edgecolor="0.3", label=h) for h, c in palette.items()]
-    if any(cd.cell.paper is not None for cd in placed):
-        handles.append(plt.Line2D([], [], ls="none", marker="D", mfc="none", mew=1.4,
-                                  color=PAPER_COLOR, label="paper"))
+        handles = [Patch(facecolor=c, edgecolor="0.3", label=f"{h} (ours)") for h, c in palette.items()]
+    for hue in hues if len(hues) > 1 else [None]:
+        if any(cd.cell.paper is not None and (hue is None or series_of(cd)[0] == hue) for cd in placed):
+            color = PAPER_COLOR if hue is None else palette[hue]
+            handles.append(plt.Line2D([], [], ls="none", marker="D", mfc="white", mec=color,
+                                      mew=1.6, label="paper" if hue is None else f"{hue} (paper)"))
     if handles:
-        axes[0][-1].legend(handles=handles, title=LEGEND_TITLES.get(art.name) or None, fontsize=7,
-                           title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                           frameon=False)
+        fig.legend(handles=handles, title=LEGEND_TITLES.get(art.name) or None, fontsize=7,
+                   title_fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 0.9), frameon=False)
     fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
     footnote(fig, art)
     return fig
@@ -241,127 +297,6 @@ def draw_bar(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Fig
     if values:  # the slide's axis starts near the data, not at 0
         lo, hi = min(values), max(values)
         ax.set_ylim(lo - max(1.0, 0.25 * (hi - lo)), hi + max(1.0, 0.25 * (hi - lo)))
-    finish(ax, art, subtitle, has_any)
-    return fig
-
-
-def curve_frame(cells: Sequence[CellData], key: str = "dev_spearman") -> pd.DataFrame:
-    """One row per (cell, run, validation): step and ``key`` from result['training']['curve']."""
-    rows = []
-    for cd in cells:
-        for run in cd.runs:
-            for point in curve_points(run):
-                if "step" in point and finite(point.get(key)) is not None:
-                    rows.append({"cell": cd.cell.label, "run_id": run.get("run_id"),
-                                 "step": point["step"], key: point[key]})
-    return pd.DataFrame(rows, columns=["cell", "run_id", "step", key])
-
-
-def draw_curves(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
-    """Validation correlation against training step, the mean over seeds with a +/- std band
-    (Figures 5 and 6), the paper's curves (read off the slide) dashed beside them.
-
-    When the runs end long before the paper's curves (a short profile: 16 or 100 steps against
-    ~15,000), the paper's curves get their own panel, with a line where our runs end, so neither
-    is squeezed flat."""
-    style()
-    data = curve_frame(cells)
-    colors = dict(zip((cd.cell.label for cd in cells), sns.color_palette("tab10", max(len(cells), 1))))
-    ours_end = float(data["step"].max()) if len(data) else 0.0
-    paper_end = max((float(s) for cd in cells for s, _ in cd.cell.paper_curve), default=0.0)
-    apart = bool(paper_end) and ours_end < 0.2 * paper_end
-    fig, axes = plt.subplots(1, 2 if apart else 1, figsize=(11.0 if apart else 7.4, 4.4),
-                             squeeze=False)
-    ax = axes[0][0]
-    for cd in cells:
-        sub = data[data["cell"] == cd.cell.label]
-        if sub.empty:
-            continue
-        stats = sub.groupby("step")["dev_spearman"].agg(["mean", "std"]).reset_index()
-        tag = f" ({ADDITION})" if cd.addition else ""
-        ax.plot(stats["step"], stats["mean"], color=colors[cd.cell.label], lw=1.5,
-                marker="o" if len(stats) <= 25 else None, ms=3,
-                label=f"{cd.cell.label}{tag} (ours, n={sub['run_id'].nunique()})")
-        band = stats["std"].fillna(0.0)
-        if band.any():
-            ax.fill_between(stats["step"], stats["mean"] - band, stats["mean"] + band,
-                            color=colors[cd.cell.label], alpha=0.2, lw=0)
-    paper_ax = axes[0][1] if apart else ax
-    for cd in cells:
-        if cd.cell.paper_curve:
-            steps, values = zip(*cd.cell.paper_curve)
-            paper_ax.plot(steps, values, color=colors[cd.cell.label], ls="--", lw=1.1,
-                          label=f"{cd.cell.label} (paper, approx.)")
-    if apart:
-        paper_ax.axvline(ours_end, color="0.3", ls=":", lw=1.2,
-                         label=f"our runs end at step {ours_end:g}")
-        paper_ax.set_title("the paper's curves (read off the slide)", fontsize=9)
-        ax.set_title("our runs at this profile", fontsize=9)
-    for a in axes[0]:
-        a.set_xlabel(art.x_label or "Training Step")
-        a.set_ylabel(ylabel(art))
-        if a.get_legend_handles_labels()[0]:
-            a.legend(fontsize=7, loc="upper right")
-    no_data(ax, not data.empty)
-    fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
-    footnote(fig, art)
-    return fig
-
-
-def draw_spectrum(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
-    """Raw singular values against their index 0..d-1 (Figure 7), the mean over each cell's runs."""
-    style()
-    fig, ax = plt.subplots(figsize=(6.6, 4.4))
-    has_any = False
-    for cd, color in zip(cells, sns.color_palette("tab10", max(len(cells), 1))):
-        spectra = [s for s in (singular_values(r) for r in cd.runs) if s is not None]
-        if not spectra:
-            continue
-        has_any = True
-        length = min(len(s) for s in spectra)
-        mat = np.stack([s[:length] for s in spectra])
-        mean = mat.mean(axis=0)
-        index = np.arange(length)
-        ax.plot(index, mean, color=color, lw=1.6,
-                label=f"{cd.cell.series or cd.cell.label} (n={len(spectra)})")
-        if len(spectra) > 1:
-            sd = mat.std(axis=0, ddof=1)
-            ax.fill_between(index, mean - sd, mean + sd, color=color, alpha=0.2, lw=0)
-        ax.set_xlim(-0.02 * length, length * 1.04)
-    finish(ax, art, subtitle, has_any)
-    # slide 6: raw singular values against their index 0..d-1, not normalised
-    ax.set_xlabel(art.x_label or "index")
-    normalised = has_any and all(s[0] == 1.0 for cd in cells for s in
-                                 (singular_values(r) for r in cd.runs) if s is not None)
-    ax.set_ylabel((art.y_label or "Singular Values")
-                  + (" / largest (these results stored them normalised)" if normalised else ""))
-    return fig
-
-
-def draw_align_uniform(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
-    """Alignment against uniformity: named models as large markers, MTD grid coloured by MTD."""
-    style()
-    fig, ax = plt.subplots(figsize=(6.8, 5.0))
-    has_any = False
-    grid = [cd for cd in cells if cd.cell.x is not None]
-    named = [cd for cd in cells if cd.cell.x is None]
-    pts = [(cd.mean_of("alignment"), cd.mean_of("uniformity"), cd.cell.x) for cd in grid]
-    pts = [p for p in pts if p[0] is not None and p[1] is not None]
-    if pts:
-        has_any = True
-        xs, ys, mtds = zip(*pts)
-        sc = ax.scatter(xs, ys, c=mtds, cmap="viridis", s=46, edgecolor="k", lw=0.4,
-                        label="MTD grid (Figure 2 runs)")
-        fig.colorbar(sc, ax=ax).set_label("maximum traceable distance")
-    markers = ("s", "D", "^", "P", "v")
-    for cd, color, marker in zip(named, sns.color_palette("dark", len(named)), markers):
-        x, y = cd.mean_of("alignment"), cd.mean_of("uniformity")
-        if x is None or y is None:
-            continue
-        has_any = True
-        ax.scatter([x], [y], color=color, marker=marker, s=110, edgecolor="k", lw=0.6, zorder=3,
-                   label=cd.cell.label)
-        ax.annotate(cd.cell.label, (x, y), textcoords="offset points", xytext=(7, 5), fontsize=9)
     finish(ax, art, subtitle, has_any)
     return fig
 

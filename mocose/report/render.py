@@ -17,8 +17,8 @@ from .claims import ClaimResult, note_for
 from .seeds import ClaimSeeds
 from .provenance import provenance, provenance_lines
 from .stats import Stats
-from .tables import (DEV_MARK, DEV_NOTE, Layout, additions_frame, cells_frame, display_frame, fmt, fmt_signed,
-                     fmt_stats, layout)
+from .tables import (DEV_MARK, DEV_NOTE, Layout, additions_frame, cell_reproduction, cells_frame,
+                     display_frame, fmt, fmt_signed, fmt_stats, layout)
 
 def to_markdown(frame: pd.DataFrame) -> str:
     """A pipe table (pandas -> tabulate), with '|' inside entries escaped and strings kept as is."""
@@ -61,13 +61,20 @@ def _group_row(tex: str, header: str, width: int) -> str:
     return pattern.sub(lambda _: rf"\multicolumn{{{width}}}{{c}}{{{text}}} \\", tex)
 
 
-def _stats_text(stats: Stats | None) -> str:
-    return "-" if stats is None else fmt_stats(stats)
+def _stats_text(stats: Stats | None, fixed: bool = False) -> str:
+    if stats is None:
+        return "-"
+    return f"{stats.mean:.2f} (trains nothing)" if fixed and stats.n else fmt_stats(stats)
 
 
-def _used_text(used: dict[str, int]) -> str:
-    counts = list(used.values())
-    return "-" if not counts else " / ".join(str(n) for n in counts)
+def _used_text(used: dict[str, int], labels: Sequence[str]) -> str:
+    """Seeds per cell (a / b); a cell that trains nothing counts none and says so."""
+    counts = [str(used[label]) if label in used else "untrained" for label in labels]
+    return "-" if not used else " / ".join(counts)
+
+
+def _interval_text(ch) -> str:
+    return "-" if ch.low is None else f"[{ch.low:+.2f}, {ch.high:+.2f}]"
 
 
 def claims_frame(claim: ClaimResult, seeds: ClaimSeeds | None = None) -> pd.DataFrame:
@@ -76,10 +83,11 @@ def claims_frame(claim: ClaimResult, seeds: ClaimSeeds | None = None) -> pd.Data
     (:mod:`.seeds`), the verdict and the test behind it."""
     per_check = seeds.checks if seeds is not None else [None] * len(claim.checks)
     return pd.DataFrame([{
-        "Check": ch.text, "a": _stats_text(ch.a), "b": _stats_text(ch.b),
-        "a - b": fmt_signed(ch.diff), "detectable": fmt(ch.detectable),
+        "Check": ch.text, "a": _stats_text(ch.a, ch.check.a in ch.fixed),
+        "b": _stats_text(ch.b, ch.check.b in ch.fixed),
+        "a - b": fmt_signed(ch.diff), "interval": _interval_text(ch), "detectable": fmt(ch.detectable),
         "paper gap": fmt_signed(ch.paper_gap),
-        "seeds used": _used_text(cs.seeds_used) if cs else "-",
+        "seeds used": _used_text(cs.seeds_used, ch.check.labels) if cs else "-",
         "seeds needed": str(cs.seeds_needed) if cs else "-",
         "Verdict": ch.verdict, "Test": ch.reason or "-",
     } for ch, cs in zip(claim.checks, per_check)])
@@ -188,6 +196,8 @@ def json_record(rep: ArtifactReport) -> dict[str, Any]:
                    "paper": cd.cell.paper, "approx": cd.cell.approx, "mean": cd.stats.mean, "std": cd.stats.std,
                    "n": cd.stats.n, "diff": cd.diff, "values": cd.values(),
                    "collapsed_runs": cd.n_collapsed, "status": cd.status, "seeds": cd.seeds,
+                   "trains_nothing": cd.fixed,
+                   "reproduction": _reproduction_record(rep, cd),
                    "run_ids": [r.get("run_id") for r in cd.runs]} for cd in rep.cells],
         "claims": [{"text": cr.claim.text, "verdict": cr.verdict,
                     "paper": on_paper.get(id(cr.claim)),
@@ -199,8 +209,18 @@ def json_record(rep: ArtifactReport) -> dict[str, Any]:
                                 "a_std": ch.a.std if ch.a else None, "a_n": ch.a.n if ch.a else None,
                                 "b_mean": ch.b.mean if ch.b else None,
                                 "b_std": ch.b.std if ch.b else None, "b_n": ch.b.n if ch.b else None,
-                                "diff": ch.diff, "margin": ch.check.margin, "p": ch.p,
+                                "diff": ch.diff, "low": ch.low, "high": ch.high,
+                                "margin": ch.check.margin, "p": ch.p,
                                 "p_holm": ch.p_holm, "detectable": ch.detectable,
                                 "paper_gap": ch.paper_gap}
                                for ch in cr.checks]} for cr in rep.claims],
     }
+
+
+def _reproduction_record(rep: ArtifactReport, cd) -> dict[str, Any] | None:
+    """A cell's "reproduction" entry: verdict, interval, published number (and the distance);
+    ``comparable`` false outside the paper profile."""
+    found = cell_reproduction(rep.art, cd)
+    if found is None:
+        return None
+    return {**found.to_dict(), "comparable": rep.profile == "paper"}

@@ -1,10 +1,12 @@
 """The run table: every finished run of a profile as one tidy pandas row.
 
     import mocose
-    runs = mocose.load_runs("results", "smoke")          # one row per finished run
-    runs.groupby("ema_decay")["sts"].agg(["mean", "std", "count"])
+    runs = mocose.load_runs("results", "smoke")          # one row per (artifact, cell, run)
+    runs.groupby(["artifact", "cell"])["sts"].agg(["mean", "std", "count"])
 
-A row holds the run's identity (``run_id``, ``profile``, ``seed``, ``status``, ``collapsed``,
+A row holds where the run counts (``artifact`` and ``cell``, as the report matches runs to cells by
+recipe: a run shared by several cells appears once under each; a run no cell asks for appears once
+with both empty), the run's identity (``run_id``, ``profile``, ``seed``, ``status``, ``collapsed``,
 ``preset``), every configuration field by its bare name (``ema_decay``, ``queue_size``, ...), and
 its numbers: the averages ``sts`` and ``transfer``, one column per task (``STS12`` ... ``MRPC``: the
 task's score, Spearman x 100 or test accuracy in %), ``<task>_devacc`` and ``transfer_devacc``
@@ -129,6 +131,15 @@ def run_metrics(record: Mapping[str, Any]) -> dict[str, float | None]:
     return {name: metric(record, name) for name in METRIC_COLUMNS}
 
 
+def trains_nothing(record: Mapping[str, Any]) -> bool:
+    """Whether the run trained nothing (an untrained encoder, method none): its score does not
+    depend on the seed, so its cell is evaluated once."""
+    config = record.get("config") if isinstance(record.get("config"), Mapping) else {}
+    model = config.get("model") if isinstance(config.get("model"), Mapping) else {}
+    flat = record.get("flat_config") if isinstance(record.get("flat_config"), Mapping) else {}
+    return (model.get("method") or flat.get("method")) == "none"
+
+
 def is_collapsed(record: Mapping[str, Any]) -> bool:
     """Whether the run collapsed at any validation (STS-B dev below the collapse threshold; training
     goes on after a collapse, so a run may recover: Figure 6)."""
@@ -187,9 +198,28 @@ def runs_frame(records: Mapping[str, Mapping[str, Any]] | list[Mapping[str, Any]
 
 
 def load_runs(results_dir: str | os.PathLike, profile: str) -> pd.DataFrame:
-    """Every finished run of ``profile`` under ``results_dir`` as one tidy DataFrame row each."""
+    """Every finished run of ``profile`` under ``results_dir``: one tidy row per (artifact, cell,
+    run) in the registry's order (module docstring), the runs no cell asks for last."""
+    import ablations  # the registry and the matching load only here: runs.py is read by both
+
+    from ..presets import PRESETS
+    from .claims import cell_runs
+
     load_profile(profile)  # an unknown profile is refused, naming the valid ones
-    return runs_frame(load_results(results_dir, profile))
+    results = load_results(results_dir, profile)
+    frame = runs_frame(results)
+    if frame.empty:
+        return pd.DataFrame(columns=["artifact", "cell", *frame.columns])
+    placed, seen = [], set()
+    for art in ablations.all_artifacts():
+        for preset in PRESETS:
+            for label, runs in cell_runs(art, profile, results, preset, once=False).items():
+                ids = sorted({r.get("run_id") for r in runs} - {None})
+                placed += [(art.name, label, run_id) for run_id in ids]
+                seen.update(ids)
+    where = pd.DataFrame(list(dict.fromkeys(placed)) + [(None, None, i) for i in frame["run_id"] if i not in seen],
+                         columns=["artifact", "cell", "run_id"])
+    return where.merge(frame, on="run_id", how="inner", sort=False).reset_index(drop=True)
 
 
 def profiles_with_results(results_dir: str | os.PathLike) -> list[str]:

@@ -26,10 +26,10 @@ import numpy as np
 
 from ablations.spec import Artifact, Cell, Claim, beats
 
-from .claims import (FAILS, HOLDS, NO_PAPER, NOT_AT_PROFILE, NOT_ENOUGH, CheckResult, ClaimResult,
-                     evaluate_claims)
+from .claims import CheckResult, ClaimResult, evaluate_claims
 from .sequential import SequentialDesign, seeds_for_power
 from .stats import ALPHA, Stats
+from .verdicts import CONTRADICTED, HOLDS, NO_PAPER, NOT_AT_PROFILE, NOT_ENOUGH
 
 RESOLVED = "resolved"
 NOT_TESTABLE = "not testable at this profile"
@@ -107,8 +107,9 @@ def planning_variance(st: Stats | None, pooled: float | None) -> float | None:
 
 
 def _used(res: CheckResult, runs: Mapping[str, Sequence[Any]]) -> dict[str, int]:
-    if res.check.op in (">", "~"):
-        return {res.check.a: res.a.n if res.a else 0, res.check.b: res.b.n if res.b else 0}
+    if res.check.op in (">", "~"):  # a cell that trains nothing counts no seeds
+        used = {res.check.a: res.a.n if res.a else 0, res.check.b: res.b.n if res.b else 0}
+        return {label: n for label, n in used.items() if label not in res.fixed}
     return {res.check.a: res.n if res.n else len(runs.get(res.check.a, ()))}
 
 
@@ -116,7 +117,7 @@ def check_needed(res: CheckResult, n_checks: int, pooled: Mapping[tuple, float],
                  design: SequentialDesign | None, max_seeds: int) -> int | str:
     """The seeds per cell that would resolve ``res`` (module docstring), or RESOLVED,
     NOT_TESTABLE, or beyond(max_seeds)."""
-    if res.verdict in (HOLDS, FAILS):
+    if res.verdict in (HOLDS, CONTRADICTED):
         return RESOLVED
     if res.verdict in (NOT_AT_PROFILE, NO_PAPER):
         return NOT_TESTABLE
@@ -132,8 +133,10 @@ def check_needed(res: CheckResult, n_checks: int, pooled: Mapping[tuple, float],
     else:
         effect = gap - check.margin
     pool = pooled.get(_key(res))
-    var_a = planning_variance(res.a, pool)
-    var_b = None if check.op == "recovers" else planning_variance(res.b, pool)
+    # a cell that trains nothing is an exact number: no variance
+    var_a = 0.0 if check.a in res.fixed else planning_variance(res.a, pool)
+    var_b = (None if check.op == "recovers" else
+             0.0 if check.b in res.fixed else planning_variance(res.b, pool))
     if var_a is None or (check.op != "recovers" and var_b is None):
         return max(2, start)  # no spread measured anywhere yet
     level = res.level if res.level is not None else ALPHA / max(1, n_checks)
@@ -178,7 +181,7 @@ def seeds_of_results(art: Artifact, results: Sequence[ClaimResult],
         for c in checks:
             used.update(c.seeds_used)
         open_ = [c for c in checks if c.seeds_needed != RESOLVED]
-        if cr.verdict in (HOLDS, FAILS) or not open_:
+        if cr.verdict in (HOLDS, CONTRADICTED) or not open_:
             needed: int | str = RESOLVED
             limiting = checks[0] if checks else None
         elif any(c.seeds_needed == NOT_TESTABLE for c in open_):
@@ -241,7 +244,7 @@ def simulate(effect: float, sd: float, start: int = 3, max_seeds: int = DEFAULT_
             if not targets:
                 break
             n.update(targets)
-        rejected += cs.verdict in (HOLDS, FAILS)
+        rejected += cs.verdict in (HOLDS, CONTRADICTED)
         seeds += max(n.values())
         hit += max(n.values()) >= max_seeds
     return {"reject_rate": rejected / trials, "mean_seeds": seeds / trials,

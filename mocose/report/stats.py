@@ -108,6 +108,22 @@ def holm_levels(pvalues: Sequence[float], alpha: float = ALPHA) -> list[float]:
     return levels
 
 
+def stepdown_levels(pvalues: Sequence[float], alpha: float = ALPHA) -> list[float]:
+    """The level of each check in Holm's step-down as it runs: alpha / (m - rank) while the
+    checks before it rejected, and from the first that does not, that one's level for it and
+    every later check (so a check rejects at its level exactly when Holm's adjusted p < alpha)."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    levels = [alpha] * m
+    stopped: float | None = None
+    for rank, i in enumerate(order):
+        level = alpha / (m - rank) if stopped is None else stopped
+        if stopped is None and pvalues[i] >= level:
+            stopped = level
+        levels[i] = level
+    return levels
+
+
 def detectable_difference(test: Welch, level: float, two_sided: bool = True) -> float:
     """The smallest difference that reaches significance at ``level``: t quantile x standard error."""
     if test.se == 0.0:

@@ -14,6 +14,7 @@ from ..evaluation.tasks import SHORT_NAMES, TRANSFER_TASKS
 from .cells import COLLAPSE_MARK, ArtifactReport, CellData
 from .runs import devacc_column, finite, run_row
 from .stats import Stats
+from .verdicts import REPRODUCED, Reproduction
 
 DEV_MARK = "‡"
 DEV_NOTE = (f"{DEV_MARK} compared on dev accuracy: the paper's MoCoSE transfer numbers are dev-set "
@@ -35,6 +36,27 @@ def compared_metric(art: Artifact, cell: Cell, metric: str) -> str:
     if metric == "transfer":
         return "transfer_devacc"
     return devacc_column(metric) if metric in TRANSFER_TASKS else metric
+
+
+def cell_reproduction(art: Artifact, cd: CellData) -> Reproduction | None:
+    """The reproduction verdict of a cell's published number, on the metric set beside it."""
+    return cd.reproduction(compared_metric(art, cd.cell, art.metric))
+
+
+def reproduction_text(rep: ArtifactReport, cd: CellData) -> str:
+    """A cell's reproduction verdict as printed ("-" without a published number), labelled
+    "not comparable" outside the paper profile."""
+    found = cell_reproduction(rep.art, cd)
+    return "-" if found is None else found.text(rep.profile == "paper")
+
+
+def reproduction_count(rep: ArtifactReport) -> str:
+    """"9 of 12 numbers reproduced" over the cells with a published number and a run."""
+    found = [r for r in (cell_reproduction(rep.art, cd) for cd in rep.cells) if r is not None]
+    if not found:
+        return "-"
+    text = f"{sum(r.verdict == REPRODUCED for r in found)} of {len(found)} numbers reproduced"
+    return text if rep.profile == "paper" else f"{text} (not comparable)"
 
 
 def short_name(task: str) -> str:
@@ -215,7 +237,8 @@ def cells_frame(rep: ArtifactReport) -> pd.DataFrame:
         row = {"Cell": cd.cell.label + (" (suite addition)" if cd.addition else ""),
                "Overrides": recipe_text(cd.cell), "Paper": fmt_paper(cd.cell, cd.cell.paper),
                "Mean": fmt(cd.stats.mean), "Std": fmt(cd.stats.std), "n": cd.stats.n,
-               "Δ (mean - paper)": fmt_signed(cd.diff), "Status": cd.status}
+               "Δ (mean - paper)": fmt_signed(cd.diff),
+               "Reproduction": reproduction_text(rep, cd), "Status": cd.status}
         if fgsm:
             row["FGSM changed (fraction of entries)"] = fmt(fgsm_changed(cd), 4)
         rows.append(row)

@@ -1,0 +1,144 @@
+"""Figures drawn from each run's own record rather than one number a cell: validation curves over
+training steps (Figures 5, 6), singular-value spectra (Figure 7) and alignment against uniformity
+(matplotlib Agg + seaborn; shared parts in :mod:`.figure`)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # no screen needed; before pyplot loads
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from ablations.spec import Artifact  # noqa: E402
+
+from .cells import CellData  # noqa: E402
+from .figure import ADDITION, finish, footnote, no_data, not_run_text, style, ylabel  # noqa: E402
+from .runs import curve_points, finite, singular_values  # noqa: E402
+
+
+def curve_frame(cells: Sequence[CellData], key: str = "dev_spearman") -> pd.DataFrame:
+    """One row per (cell, run, validation): step and ``key`` from result['training']['curve']."""
+    rows = []
+    for cd in cells:
+        for run in cd.runs:
+            for point in curve_points(run):
+                if "step" in point and finite(point.get(key)) is not None:
+                    rows.append({"cell": cd.cell.label, "run_id": run.get("run_id"),
+                                 "step": point["step"], key: point[key]})
+    return pd.DataFrame(rows, columns=["cell", "run_id", "step", key])
+
+
+def draw_curves(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
+    """Validation correlation against training step, the mean over seeds with a +/- std band
+    (Figures 5 and 6), the paper's curves (read off the slide) dashed beside them.
+
+    When the runs end long before the paper's curves (a short profile: 16 or 100 steps against
+    ~15,000), the paper's curves get their own panel, with a line where our runs end, so neither
+    is squeezed flat."""
+    style()
+    data = curve_frame(cells)
+    colors = dict(zip((cd.cell.label for cd in cells), sns.color_palette("tab10", max(len(cells), 1))))
+    ours_end = float(data["step"].max()) if len(data) else 0.0
+    paper_end = max((float(s) for cd in cells for s, _ in cd.cell.paper_curve), default=0.0)
+    apart = bool(paper_end) and ours_end < 0.2 * paper_end
+    fig, axes = plt.subplots(1, 2 if apart else 1, figsize=(11.0 if apart else 7.4, 4.4),
+                             squeeze=False)
+    ax = axes[0][0]
+    for cd in cells:
+        sub = data[data["cell"] == cd.cell.label]
+        if sub.empty:
+            if cd.cell.run:  # in the legend all the same, named for what it is
+                ax.plot([], [], color=colors[cd.cell.label], lw=1.5, ls=":",
+                        label=f"{cd.cell.label}: {not_run_text(cd)}")
+            continue
+        stats = sub.groupby("step")["dev_spearman"].agg(["mean", "std"]).reset_index()
+        tag = f" ({ADDITION})" if cd.addition else ""
+        ax.plot(stats["step"], stats["mean"], color=colors[cd.cell.label], lw=1.5,
+                marker="o" if len(stats) <= 25 else None, ms=3,
+                label=f"{cd.cell.label}{tag} (ours, n={sub['run_id'].nunique()})")
+        band = stats["std"].fillna(0.0)
+        if band.any():
+            ax.fill_between(stats["step"], stats["mean"] - band, stats["mean"] + band,
+                            color=colors[cd.cell.label], alpha=0.2, lw=0)
+    paper_ax = axes[0][1] if apart else ax
+    for cd in cells:
+        if cd.cell.paper_curve:
+            steps, values = zip(*cd.cell.paper_curve)
+            paper_ax.plot(steps, values, color=colors[cd.cell.label], ls="--", lw=1.1,
+                          label=f"{cd.cell.label} (paper, approx.)")
+    if apart:
+        paper_ax.axvline(ours_end, color="0.3", ls=":", lw=1.2,
+                         label=f"our runs end at step {ours_end:g}")
+        paper_ax.set_title("the paper's curves (read off the slide)", fontsize=9)
+        ax.set_title("our runs at this profile", fontsize=9)
+    for a in axes[0]:
+        a.set_xlabel(art.x_label or "Training Step")
+        a.set_ylabel(ylabel(art))
+        if a.get_legend_handles_labels()[0]:
+            a.legend(fontsize=7, loc="upper right")
+    no_data(ax, not data.empty)
+    fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
+    footnote(fig, art)
+    return fig
+
+
+def draw_spectrum(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
+    """Raw singular values against their index 0..d-1 (Figure 7), the mean over each cell's runs."""
+    style()
+    fig, ax = plt.subplots(figsize=(6.6, 4.4))
+    has_any = False
+    for cd, color in zip(cells, sns.color_palette("tab10", max(len(cells), 1))):
+        spectra = [s for s in (singular_values(r) for r in cd.runs) if s is not None]
+        if not spectra:
+            continue
+        has_any = True
+        length = min(len(s) for s in spectra)
+        mat = np.stack([s[:length] for s in spectra])
+        mean = mat.mean(axis=0)
+        index = np.arange(length)
+        ax.plot(index, mean, color=color, lw=1.6,
+                label=f"{cd.cell.series or cd.cell.label} (n={len(spectra)})")
+        if len(spectra) > 1:
+            sd = mat.std(axis=0, ddof=1)
+            ax.fill_between(index, mean - sd, mean + sd, color=color, alpha=0.2, lw=0)
+        ax.set_xlim(-0.02 * length, length * 1.04)
+    finish(ax, art, subtitle, has_any)
+    # slide 6: raw singular values against their index 0..d-1, not normalised
+    ax.set_xlabel(art.x_label or "index")
+    normalised = has_any and all(s[0] == 1.0 for cd in cells for s in
+                                 (singular_values(r) for r in cd.runs) if s is not None)
+    ax.set_ylabel((art.y_label or "Singular Values")
+                  + (" / largest (these results stored them normalised)" if normalised else ""))
+    return fig
+
+
+def draw_align_uniform(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
+    """Alignment against uniformity: named models as large markers, MTD grid coloured by MTD."""
+    style()
+    fig, ax = plt.subplots(figsize=(6.8, 5.0))
+    has_any = False
+    grid = [cd for cd in cells if cd.cell.x is not None]
+    named = [cd for cd in cells if cd.cell.x is None]
+    pts = [(cd.mean_of("alignment"), cd.mean_of("uniformity"), cd.cell.x) for cd in grid]
+    pts = [p for p in pts if p[0] is not None and p[1] is not None]
+    if pts:
+        has_any = True
+        xs, ys, mtds = zip(*pts)
+        sc = ax.scatter(xs, ys, c=mtds, cmap="viridis", s=46, edgecolor="k", lw=0.4,
+                        label="MTD grid (Figure 2 runs)")
+        fig.colorbar(sc, ax=ax).set_label("maximum traceable distance")
+    markers = ("s", "D", "^", "P", "v")
+    for cd, color, marker in zip(named, sns.color_palette("dark", len(named)), markers):
+        x, y = cd.mean_of("alignment"), cd.mean_of("uniformity")
+        if x is None or y is None:
+            continue
+        has_any = True
+        ax.scatter([x], [y], color=color, marker=marker, s=110, edgecolor="k", lw=0.6, zorder=3,
+                   label=cd.cell.label)
+        ax.annotate(cd.cell.label, (x, y), textcoords="offset points", xytext=(7, 5), fontsize=9)
+    finish(ax, art, subtitle, has_any)
+    return fig
