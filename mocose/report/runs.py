@@ -24,7 +24,7 @@ import math
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,9 @@ from ..config import Config
 from ..evaluation.tasks import STS_TASKS, TRANSFER_TASKS
 from ..profiles import load_profile, profile_names
 from ..runner.store import load_results
+
+if TYPE_CHECKING:
+    from ablations.spec import Registry
 
 ALL_TASKS = STS_TASKS + TRANSFER_TASKS
 # A run's preset when its config names none (issue 11 adds the field; older results lack it).
@@ -197,9 +200,10 @@ def runs_frame(records: Mapping[str, Mapping[str, Any]] | list[Mapping[str, Any]
     return frame.sort_values(["run_id"], kind="stable").reset_index(drop=True)
 
 
-def load_runs(results_dir: str | os.PathLike, profile: str) -> pd.DataFrame:
+def load_runs(results_dir: str | os.PathLike, profile: str, registry: "Registry | None" = None) -> pd.DataFrame:
     """Every finished run of ``profile`` under ``results_dir``: one tidy row per (artifact, cell,
-    run) in the registry's order (module docstring), the runs no cell asks for last."""
+    run) in the order of ``registry`` (default: the paper's; module docstring), the runs no cell
+    asks for last."""
     import ablations  # the registry and the matching load only here: runs.py is read by both
 
     from ..presets import PRESETS
@@ -211,7 +215,7 @@ def load_runs(results_dir: str | os.PathLike, profile: str) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=["artifact", "cell", *frame.columns])
     placed, seen = [], set()
-    for art in ablations.all_artifacts():
+    for art in (registry or ablations.REGISTRY).all_artifacts():
         for preset in PRESETS:
             for label, runs in cell_runs(art, profile, results, preset, once=False).items():
                 ids = sorted({r.get("run_id") for r in runs} - {None})
