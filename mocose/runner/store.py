@@ -211,6 +211,37 @@ def remove_stale_temps(results_dir: str | os.PathLike, profile: str,
     return removed
 
 
+def lock_held(path: Path) -> bool:
+    """Whether a live process holds the run lock at ``path`` (a lock of a killed process is not
+    held: the kernel released it with the process)."""
+    import fcntl
+
+    try:
+        with open(path, "a+") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return False
+    except FileNotFoundError:
+        return False
+
+
+def stale_locks(results_dir: str | os.PathLike, profile: str) -> list[Path]:
+    """Run locks (``work/<run_id>.lock``) that no live process holds: left by a killed sweep."""
+    return [p for p in sorted((profile_dir(results_dir, profile) / "work").glob("*.lock")) if not lock_held(p)]
+
+
+def remove_stale_locks(results_dir: str | os.PathLike, profile: str) -> list[str]:
+    """Delete the run locks no live process holds; their run ids."""
+    removed = []
+    for path in stale_locks(results_dir, profile):
+        path.unlink(missing_ok=True)
+        removed.append(path.stem)
+    return removed
+
+
 # -- identity and provenance ---------------------------------------------------------------------
 def identity(config: Config) -> dict[str, Any]:
     """The fields that say which run a file belongs to. run_id = config.digest(): what was trained

@@ -132,6 +132,8 @@ def execute(pairs: Iterable[tuple[Any, Config]], options: SweepOptions, slots: S
     results, profile = options.results_dir, options.profile
     slots = list(slots)
     store.remove_stale_temps(results, profile)
+    if not options.dry_run:
+        store.remove_stale_locks(results, profile)
     plan = plan_runs(pairs, results, profile, artifact)
     where, past_parallel, table_parallel = describe_slots(slots, options.scheduler, len(plan.todo))
     print(describe(plan, cost_of(plan, results, options.data_dir, slots, past_parallel, table_parallel),
