@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "mocose.download",             # data download
     "mocose.reproduce.commands",   # list, reproduce
     "mocose.reproduce.status",     # status
+    "mocose.reproduce.compare",    # compare
     "mocose.report.commands",      # report, claims, seeds
 )
 
