@@ -16,7 +16,8 @@ import os
 from pathlib import Path
 
 ENV_VAR = "MOCOSE_DATA"
-FETCH_HINT = "fetch the data with: mocose data download --to DIR (then pass --data DIR or set MOCOSE_DATA=DIR)"
+FETCH_HINT = ("fetch the data with: mocose data download (into the default folder, found by every "
+              "command) or mocose data download --to DIR (then pass --data DIR or set MOCOSE_DATA=DIR)")
 HEAD_SUFFIX = ".head.txt"
 
 
@@ -126,11 +127,23 @@ def write_manifest(senteval: str | os.PathLike) -> Path:
     return target
 
 
+def default_data_dir() -> Path:
+    """Where ``mocose data download`` puts the data and every command looks for it when neither
+    ``--data`` nor $MOCOSE_DATA is given: $XDG_CACHE_HOME/mocose/data, ~/.cache/mocose/data without
+    it (as Hugging Face tools keep their cache)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache).expanduser() / "mocose" / "data"
+
+
 def resolve_data_dir(path: str | os.PathLike | None = None) -> Path:
-    """The data folder: ``path`` if given, else $MOCOSE_DATA; it must hold ``senteval/``."""
+    """The data folder: ``path`` if given, else $MOCOSE_DATA, else the default folder
+    (:func:`default_data_dir`) when it holds data; it must hold ``senteval/``."""
     chosen = path if path not in (None, "") else os.environ.get(ENV_VAR)
+    if not chosen and (default_data_dir() / "senteval").is_dir():
+        chosen = default_data_dir()
     if not chosen:
-        raise DataError(f"no data folder given: pass --data DIR or set {ENV_VAR}; {FETCH_HINT}")
+        raise DataError(f"no data folder given: pass --data DIR or set {ENV_VAR}, or put the data in "
+                        f"{default_data_dir()}; {FETCH_HINT}")
     folder = Path(chosen).expanduser().resolve()
     if not folder.is_dir():
         raise DataError(f"data folder {folder} does not exist; {FETCH_HINT}")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from .data import ENV_VAR
+from .data import ENV_VAR, default_data_dir
 
 REVISION = "e145e8bb659b2aa2669f32ef79cb4cdef6c58fef"
 URL_BASE = f"https://huggingface.co/datasets/princeton-nlp/datasets-for-simcse/resolve/{REVISION}"
@@ -256,13 +256,16 @@ def download_data(to: str | os.PathLike, *, url_base: str = URL_BASE, files: Seq
 def cmd_download(args: argparse.Namespace) -> int:
     files = FILES if not args.only else tuple(f for f in FILES if f.name in {SETS[s] for s in args.only})
     try:
-        folder = download_data(args.to, url_base=args.url_base, files=files, force=args.force,
+        folder = download_data(args.to or default_data_dir(), url_base=args.url_base, files=files, force=args.force,
                                keep_archive=args.keep_archive, progress=not args.no_progress,
                                retries=args.retries)
     except DownloadError as err:
         print(f"mocose: error: {err}", file=sys.stderr)
         return 1
-    print(f"data ready in {folder}: pass --data {folder} or export {ENV_VAR}={folder}")
+    if args.to is None:
+        print(f"data ready in {folder}: every mocose command finds it there")
+    else:
+        print(f"data ready in {folder}: pass --data {folder} or export {ENV_VAR}={folder}")
     return 0
 
 
@@ -274,7 +277,9 @@ def register(subparsers: Any) -> None:
     sub.required = True
     p = sub.add_parser("download", help="download SentEval's sets and wiki1m (SimCSE's published files)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--to", default="data", help="data folder to fill (default: ./data)")
+    p.add_argument("--to", default=None,
+                   help="data folder to fill (default: the folder every command looks in without "
+                        "--data or $MOCOSE_DATA: $XDG_CACHE_HOME/mocose/data or ~/.cache/mocose/data)")
     p.add_argument("--url-base", default=URL_BASE,
                    help="where the files are (a mirror of the repository; default: the Hugging Face hub "
                         "at revision " + REVISION[:7] + ")")

@@ -213,3 +213,23 @@ def test_cli_command_and_unreachable_server(tmp_path, monkeypatch, capsys):
                               "http://127.0.0.1:9/none", "--retries", "0", "--no-progress"])
     assert args.func(args) == 1
     assert "cannot reach" in capsys.readouterr().err
+
+
+def test_the_default_data_folder_is_where_download_puts_it_and_every_command_looks(tmp_path, monkeypatch):
+    """Without --data and $MOCOSE_DATA: $XDG_CACHE_HOME/mocose/data once it holds senteval/, else
+    one line naming --data, $MOCOSE_DATA and that folder."""
+    from mocose.data import DataError, default_data_dir, resolve_data_dir
+
+    monkeypatch.delenv("MOCOSE_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = tmp_path / "cache" / "mocose" / "data"
+    assert default_data_dir() == folder
+    with pytest.raises(DataError, match="pass --data DIR or set MOCOSE_DATA, or put the data in .*mocose/data"):
+        resolve_data_dir(None)
+    (folder / "senteval").mkdir(parents=True)
+    assert resolve_data_dir(None) == folder.resolve()
+    other = tmp_path / "other"
+    (other / "senteval").mkdir(parents=True)
+    assert resolve_data_dir(other) == other.resolve()
+    monkeypatch.setenv("MOCOSE_DATA", str(other))
+    assert resolve_data_dir(None) == other.resolve()

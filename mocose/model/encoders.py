@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import difflib
 import re
 import shutil
 import tempfile
@@ -159,6 +160,10 @@ def load(name: str, pass_as: str = "DIR instead of the name"):
     quiet_transformers()
     path = resolve(name)
     problem = _local_problem(name, path)
+    if problem and (Path(path).expanduser() / "best" / "config.json").is_file():
+        best = Path(path).expanduser() / "best"
+        raise EncoderUnavailable(f"{path} is a training run folder, not a model: its best checkpoint "
+                                 f"is {best} (pass that)")
     if problem == "no such folder":
         raise EncoderUnavailable(f"no such folder: {Path(path).expanduser()}")
     if problem:
@@ -169,6 +174,9 @@ def load(name: str, pass_as: str = "DIR instead of the name"):
     except OSError as err:
         if Path(path).expanduser().exists():
             raise EncoderUnavailable(f"cannot load the model in {path}: {str(err).splitlines()[0]}") from err
+        close = difflib.get_close_matches(name, (*MINILM_ALIASES, TINY), n=1, cutoff=0.8)
+        if close:
+            raise EncoderUnavailable(f"no such folder or alias {name!r}: did you mean {close[0]}?") from err
         raise EncoderUnavailable(
             f"no such folder {name!r}, and the Hugging Face hub cannot be reached from here to fetch a "
             f"model of that name. Download it where you have network "
