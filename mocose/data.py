@@ -25,6 +25,36 @@ class DataError(FileNotFoundError):
     """A data folder or file is missing or malformed; the message names it and the remedy."""
 
 
+# -- which data files this process read (each run records their md5) --------------------------------
+_READ: dict[str, str] = {}
+
+
+@functools.lru_cache(maxsize=512)
+def _md5(path: str, mtime_ns: int, size: int) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def note_read(path: str | os.PathLike) -> None:
+    """Record that this process read data file ``path`` (with its md5, computed once per version
+    of the file): :func:`files_read` lists them for the run's provenance."""
+    resolved = Path(path).resolve()
+    st = resolved.stat()
+    _READ[str(resolved)] = _md5(str(resolved), st.st_mtime_ns, st.st_size)
+
+
+def files_read() -> dict[str, str]:
+    """{path: md5} of every data file read since :func:`forget_reads` (a job calls it per run)."""
+    return dict(sorted(_READ.items()))
+
+
+def forget_reads() -> None:
+    _READ.clear()
+
+
 # -- SentEval's files, checked before use -----------------------------------------------------------
 # Lines of each file SentEval's download script leaves (data/downstream), as the sizes published
 # with SentEval (Conneau and Kiela, 2018) and ../shared/data/README.md give them: pairs or
@@ -178,6 +208,7 @@ def training_file(data_dir: Path, name: str, needed: int) -> Path:
 
 def read_sentences(path: Path, limit: int = 0) -> list[str]:
     """The first ``limit`` non-empty lines of ``path`` (all when 0), stripped."""
+    note_read(path)
     out: list[str] = []
     with path.open(encoding="utf8") as f:
         for line in f:

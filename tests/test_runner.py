@@ -7,6 +7,7 @@ so each test takes seconds.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import fake_sweep_env, mocose_with, sweep
 
 from ablations.spec import Artifact, Cell, Registry
@@ -516,9 +518,14 @@ def test_reproduce_a_real_artifact_under_smoke(tmp_path):
     wanted = {c.digest() for _, c in ablations.get("fig5").configs(PROFILE, 1)}
     results = load_results(tmp_path / "results", PROFILE)
     assert set(results) == wanted
+    data = Path(env["MOCOSE_DATA"])
     for r in results.values():
         assert r["status"] in ("ok", "collapsed") and r["metrics"]["avg"]["sts"] is not None
         assert r["training"]["curve"] and r["wall_time"] > 0
+        recorded = r["environment"]  # the files the run read, with their md5 computed here
+        for name in ("senteval/STS/STSBenchmark/sts-dev.csv", "senteval/STS/STSBenchmark/sts-test.csv"):
+            assert recorded["data"][name] == hashlib.md5((data / name).read_bytes()).hexdigest()
+        assert recorded["versions"]["torch"] == torch.__version__ and recorded["gpu"] == "none"
     assert (tmp_path / "results" / PROFILE / "reports" / "fig5.md").is_file()
     again = subprocess.run(cmd + ["--dry-run"], capture_output=True, text=True, timeout=300, env=env,
                            cwd=tmp_path)

@@ -16,7 +16,7 @@ from typing import Callable, TypeVar
 
 import numpy as np
 
-from ..data import DataError, FETCH_HINT, check_senteval_file
+from ..data import DataError, FETCH_HINT, check_senteval_file, note_read
 
 T = TypeVar("T")
 
@@ -66,6 +66,7 @@ def _cached(reader: Callable[[Path], T]) -> Callable[[Path], T]:
             st = os.stat(path)
         except OSError:
             raise DataError(f"evaluation file {path} does not exist; {FETCH_HINT}") from None
+        note_read(path)  # a cached read is a read too: the run's provenance lists the file
         return keyed(str(path.resolve()), st.st_mtime_ns, st.st_size)
 
     wrapper.cache_clear = keyed.cache_clear  # type: ignore[attr-defined]
@@ -115,7 +116,9 @@ def _read_text(path: Path, encoding: str) -> str:
 def read_sts_subset(folder: Path, name: str) -> PairSet:
     """One STS12-16 subset: ``STS.input.NAME.txt`` (two tab-separated sentences a line) and
     ``STS.gs.NAME.txt`` (one gold score a line); pairs whose gold line is empty are dropped."""
-    return _read_sts_subset(Path(folder) / f"STS.input.{name}.txt")
+    pairs = _read_sts_subset(Path(folder) / f"STS.input.{name}.txt")
+    note_read(Path(folder) / f"STS.gs.{name}.txt")
+    return pairs
 
 
 @_cached

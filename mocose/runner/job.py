@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..config import Config
+from ..data import files_read, forget_reads
 from . import store
+from .environment import environment
 
 @dataclass(frozen=True)
 class JobFunctions:
@@ -148,6 +150,7 @@ def run_job(spec: dict[str, Any]) -> int:
             return 0
         work_dir.mkdir(parents=True, exist_ok=True)
         start = time.time()
+        forget_reads()  # the files this run reads are its own provenance
         try:
             run = experiment_function(spec["experiment"])
             _pin_threads(spec.get("threads"))
@@ -177,6 +180,7 @@ def run_job(spec: dict[str, Any]) -> int:
             "device": spec.get("device_label") or spec.get("device", "cpu"),
             "versions": store.versions(),
             "git_commit": spec.get("git_commit"),
+            "environment": environment(store.versions(), spec.get("git_commit"), files_read(), spec["data_dir"]),
             "created": store.now_iso(),
             "host": store.host(),
         })
@@ -300,6 +304,7 @@ def evaluate_job(spec: dict[str, Any], config: Config, result_file: Path, failed
         if tasks:
             evaluate = experiment_function(spec["evaluator"])
             _pin_threads(spec.get("threads"))
+            forget_reads()
             metrics = evaluate(config, result, tasks, Path(spec["data_dir"]),
                                device=spec.get("device", "cpu"), progress=bool(spec.get("progress")))
             result["metrics"] = metrics
@@ -307,7 +312,9 @@ def evaluate_job(spec: dict[str, Any], config: Config, result_file: Path, failed
             result.setdefault("evaluations", []).append({
                 "tasks": tasks, "wall_time": time.time() - start, "created": store.now_iso(),
                 "device": spec.get("device_label") or spec.get("device", "cpu"), "host": store.host(),
-                "git_commit": spec.get("git_commit")})
+                "git_commit": spec.get("git_commit"),
+                "environment": environment(store.versions(), spec.get("git_commit"), files_read(),
+                                           spec["data_dir"])})
             store.atomic_write_json(result_file, result)
     except BaseException as err:  # noqa: BLE001 - recorded like a failed run; the result stays
         store.atomic_write_json(failed_file, failure_record(
