@@ -6,6 +6,7 @@ from typing import Any, Mapping, Sequence
 
 from ..config import Config
 from ..profiles import load_profile
+from ..runner.environment import environment_key
 from .runs import DEFAULT_PRESET, flat_config, preset_of, seeds_of
 
 SELECTION_RULES = {
@@ -27,7 +28,29 @@ def provenance(profile: str, runs: Sequence[Mapping[str, Any]], config: Config |
     return {"profile": profile, "selection": selections, "preset": presets, "config": config,
             "seeds": seeds_of(runs),
             "runs": len({r.get("run_id") for r in runs}),
-            "commits": sorted({str(r.get("git_commit"))[:10] for r in runs if r.get("git_commit")})}
+            "commits": sorted({str(r.get("git_commit"))[:10] for r in runs if r.get("git_commit")}),
+            "environments": environments(runs)}
+
+
+def environments(runs: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """How many of ``runs`` each environment made (mocose.runner.environment.environment_key;
+    "not recorded" for runs made before runs recorded it)."""
+    out: dict[str, int] = {}
+    for r in {r.get("run_id"): r for r in runs}.values():
+        key = environment_key(r.get("environment"))
+        out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def mixed_environments(cells: Sequence[Any]) -> list[str]:
+    """One line for each cell whose seeds came from more than one environment (its mean mixes
+    machines or library versions), naming them."""
+    lines = []
+    for cd in cells:
+        keys = list(environments(cd.runs))
+        if len(keys) > 1:
+            lines.append(f"cell {cd.cell.label}: seeds from {len(keys)} environments: {' | '.join(keys)}")
+    return lines
 
 
 def provenance_lines(profile: str, runs: Sequence[Mapping[str, Any]],
@@ -57,6 +80,9 @@ def provenance_lines(profile: str, runs: Sequence[Mapping[str, Any]],
     ]
     if p["commits"]:
         lines.append(f"- **Code**: git commit(s) {', '.join(p['commits'])}.")
+    if p["environments"]:
+        lines.append("- **Environments**: " + "; ".join(
+            f"{key} ({n} run{'s' if n != 1 else ''})" for key, n in p["environments"].items()) + ".")
     return lines
 
 

@@ -15,7 +15,7 @@ from ..model.ema import ema_decay_at
 from .cells import COLLAPSE_MARK, ArtifactReport, config_of, runs_of
 from .claims import ClaimResult, note_for
 from .seeds import ClaimSeeds
-from .provenance import provenance, provenance_lines
+from .provenance import environments, mixed_environments, provenance, provenance_lines
 from .stats import Stats
 from .tables import (DEV_MARK, DEV_NOTE, Layout, additions_frame, cell_reproduction, cells_frame,
                      display_frame, fmt, fmt_signed, fmt_stats, layout)
@@ -164,7 +164,9 @@ def render_markdown(rep: ArtifactReport, plot_files: Sequence[Path] = (),
                 "Cells the paper does not have, run by the suite for context: never part of the "
                 "paper's grid, and named only by claims marked as needing them.", "",
                 to_markdown(additions_frame(rep))]
-    out += ["", "## Cells", "", to_markdown(cells_frame(rep)), "", "## Claims", "",
+    mixed = mixed_environments(rep.cells)
+    out += ["", "## Cells", "", to_markdown(cells_frame(rep))] + ([""] + [f"- {line}" for line in mixed] if mixed else [])
+    out += ["", "## Claims", "",
             claims_markdown(rep), "", f"_Test_: {note_for(rep.design)}"]
     return "\n".join(out) + "\n"
 
@@ -189,14 +191,14 @@ def json_record(rep: ArtifactReport) -> dict[str, Any]:
     return {
         "artifact": rep.art.name, "title": rep.art.title, "kind": rep.art.kind,
         "profile": rep.profile, "metric": rep.art.metric, "selection": p["selection"],
-        "preset": p["preset"], "inference": rep.art.inference, "notes": rep.art.notes,
+        "preset": p["preset"], "environments": p["environments"], "inference": rep.art.inference, "notes": rep.art.notes,
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "cells": [{"label": cd.cell.label, "overrides": dict(cd.cell.overrides), "run": cd.cell.run,
                    "addition": cd.addition, "group": cd.group,
                    "paper": cd.cell.paper, "approx": cd.cell.approx, "mean": cd.stats.mean, "std": cd.stats.std,
                    "n": cd.stats.n, "diff": cd.diff, "values": cd.values(),
                    "collapsed_runs": cd.n_collapsed, "status": cd.status, "seeds": cd.seeds,
-                   "trains_nothing": cd.fixed,
+                   "trains_nothing": cd.fixed, "environments": environments(cd.runs),
                    "reproduction": _reproduction_record(rep, cd),
                    "run_ids": [r.get("run_id") for r in cd.runs]} for cd in rep.cells],
         "claims": [{"text": cr.claim.text, "verdict": cr.verdict,
