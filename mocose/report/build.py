@@ -17,13 +17,14 @@ import os
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pandas as pd
 
 import ablations
 from ablations.spec import Registry
 
+from ..config import ConfigError
 from ..presets import preset_values
 from ..profiles import load_profile
 from ..runner.store import load_failures, load_results
@@ -44,18 +45,42 @@ def read_records(results_dir: str | os.PathLike, profile: str) -> tuple[dict[str
     return load_results(results_dir, profile), load_failures(results_dir, profile)
 
 
-def report_dirs(results_dir: Path, plots_dir: Path, profile: str, preset: str = "clean") -> tuple[Path, Path]:
+def report_dirs(results_dir: Path, plots_dir: Path, profile: str, preset: str = "clean",
+                checkpoint: str = "best") -> tuple[Path, Path]:
     """Where a profile's reports and plots go: ``reports/`` and ``PLOTS/<profile>/`` for the clean
-    runs, ``reports-<preset>/`` and ``PLOTS/<profile>/<preset>/`` for another preset's."""
-    if preset == "clean":
+    runs' selected checkpoints, ``reports-<preset>/`` and ``PLOTS/<profile>/<preset>/`` for another
+    preset's, with ``-last`` and ``/last`` for the runs' last checkpoints."""
+    suffix = [] if preset == "clean" else [preset]
+    suffix += [] if checkpoint == "best" else [checkpoint]
+    if not suffix:
         return Path(results_dir) / profile / "reports", Path(plots_dir) / profile
-    return Path(results_dir) / profile / f"reports-{preset}", Path(plots_dir) / profile / preset
+    return (Path(results_dir) / profile / ("reports-" + "-".join(suffix)),
+            Path(plots_dir).joinpath(profile, *suffix))
+
+
+CHECKPOINTS = ("best", "last")
+
+
+def at_checkpoint(results: Mapping[str, Mapping], checkpoint: str) -> tuple[dict[str, Mapping], int]:
+    """The finished runs with the scores of ``checkpoint``: ``best`` as recorded (the model the
+    selection rule chose, as the paper reports); ``last`` each run's final model (its ``last``
+    record), leaving out the runs that did not record it. Returns (runs, how many left out)."""
+    if checkpoint not in CHECKPOINTS:
+        raise ConfigError(f"--checkpoint {checkpoint!r} is not allowed: one of {', '.join(CHECKPOINTS)}")
+    if checkpoint == "best":
+        return dict(results), 0
+    out = {}
+    for run_id, r in results.items():
+        last = r.get("last")
+        if isinstance(last, Mapping) and last.get("metrics"):
+            out[run_id] = {**r, "metrics": last["metrics"], "analysis": last.get("analysis", r.get("analysis"))}
+    return out, len(results) - len(out)
 
 
 def write_artifact(rep: ArtifactReport, results_dir: Path, plots_dir: Path) -> list[Path]:
     """Write the artifact's Markdown, its CSVs (the paper's layout for tables, and one tidy row per
     run), JSON, its LaTeX (tables) and its PNG+PDF (figures, and tables the paper draws)."""
-    out_dir, plot_dir = report_dirs(results_dir, plots_dir, rep.profile, rep.preset)
+    out_dir, plot_dir = report_dirs(results_dir, plots_dir, rep.profile, rep.preset, rep.checkpoint)
     out_dir.mkdir(parents=True, exist_ok=True)
     name = rep.art.name
     plot_files: list[Path] = []
@@ -158,14 +183,25 @@ def reproduced_counts(reports_dir: Path) -> list[tuple[str, str]]:
 
 def build(names: Sequence[str] | None, profile: str, results_dir: str | os.PathLike = "results",
           plots_dir: str | os.PathLike = "plots", preset: str = "clean",
-          registry: Registry | None = None) -> list[ArtifactReport]:
+          registry: Registry | None = None, checkpoint: str = "best") -> list[ArtifactReport]:
     """Report ``names`` (all artifacts of ``registry`` when empty; default: the paper's) of
-    ``profile``, from the runs made under ``preset``; refreshes both indexes."""
+    ``profile``, from the runs made under ``preset``; refreshes both indexes. ``checkpoint``
+    ``last``: the runs' last models instead of their selected ones, in their own folders
+    (:func:`report_dirs`), the indexes left as they are."""
     registry = registry or ablations.REGISTRY
     load_profile(profile)  # unknown profile -> ConfigError naming the valid ones
     preset_values(preset)  # unknown preset -> ConfigError naming the valid ones
     arts = [registry.get(n) for n in names] if names else registry.all_artifacts()
     results, failures = read_records(results_dir, profile)
+    if checkpoint != "best":
+        results, missing = at_checkpoint(results, checkpoint)
+        reports = []
+        for art in arts:
+            rep = analyse(art, profile, results, failures, preset, recorded_design(results_dir, profile, art.name))
+            rep.checkpoint, rep.not_recorded = checkpoint, missing
+            rep.files = write_artifact(rep, Path(results_dir), Path(plots_dir))
+            reports.append(rep)
+        return reports
     reports = []
     for art in arts:
         rep = analyse(art, profile, results, failures, preset,
@@ -189,7 +225,7 @@ def build(names: Sequence[str] | None, profile: str, results_dir: str | os.PathL
 
 def _existing_files(rep: ArtifactReport, results_dir: Path, plots_dir: Path) -> list[Path]:
     name = rep.art.name
-    out_dir, plot_dir = report_dirs(results_dir, plots_dir, rep.profile, rep.preset)
+    out_dir, plot_dir = report_dirs(results_dir, plots_dir, rep.profile, rep.preset, rep.checkpoint)
     candidates = [out_dir / f"{name}{ext}" for ext in (".md", ".csv", ".tex", ".runs.csv", ".json")]
     candidates += [plot_dir / f"{name}{ext}" for ext in (".png", ".pdf")]
     return [p for p in candidates if p.exists()]

@@ -146,6 +146,8 @@ class ArtifactReport:
     preset: str = "clean"  # the preset whose runs the cells hold (mocose.presets)
     seeds: list[ClaimSeeds] = field(default_factory=list)  # per claim, in the order of claims
     design: SequentialDesign | None = None  # the sequential design of the tests, if any
+    checkpoint: str = "best"  # whose scores the cells hold: each run's selected or last model
+    not_recorded: int = 0  # checkpoint "last": runs that did not record their last model's scores
 
     @property
     def n_with_results(self) -> int:

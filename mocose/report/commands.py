@@ -48,7 +48,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .build import build, verdict_counts  # the plotting libraries load only for a report
 
     for profile in report_profiles(args):
-        reports = build(args.names, profile, args.results, args.plots, args.preset, registry_of(args))
+        reports = build(args.names, profile, args.results, args.plots, args.preset, registry_of(args),
+                        args.checkpoint)
         for rep in reports:
             print(f"{rep.art.name} [{profile}]: {rep.n_with_results}/{rep.n_cells} cells with results, "
                   f"{rep.n_runs} runs; claims: {verdict_counts(rep.claims)}")
@@ -211,6 +212,10 @@ def register(subparsers: Any) -> None:
                    help="profile whose results to read (default: every profile that has results)")
     p.add_argument("--preset", default="clean", choices=("clean", "authors"),
                    help="report the runs made under this preset (mocose/presets.py; default clean)")
+    p.add_argument("--checkpoint", default="best", choices=("best", "last"),
+                   help="each run's selected model (best, the default, as the paper) or its last "
+                        "one (written to reports-last/; runs made before runs evaluated it: "
+                        "'last: not recorded')")
     p.add_argument("--results", default="results", type=Path,
                    help="results folder (default ./results)")
     p.add_argument("--plots", default="plots", type=Path, help="plots folder (default ./plots)")

@@ -134,6 +134,10 @@ def render_markdown(rep: ArtifactReport, plot_files: Sequence[Path] = (),
     out = [f"# {art.title}", "", f"Artifact `{art.name}` ({art.kind}); every number is "
            f"`{art.metric}` unless a column says otherwise; evaluation: `{art.evaluation}`.", ""]
     out += provenance_lines(rep.profile, runs_of(rep.cells), config_of(rep.cells), recipe_note=True)
+    if rep.checkpoint == "last":
+        out.append("- **Checkpoint**: each run's last model (not the one its selection rule chose)"
+                   + (f"; last: not recorded for {rep.not_recorded} run{'s' if rep.not_recorded != 1 else ''} "
+                      "(made before runs evaluated their last model)" if rep.not_recorded else "") + ".")
     if art.base:
         out.append("- **Base recipe of this artifact**: "
                    + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
@@ -191,6 +195,7 @@ def json_record(rep: ArtifactReport) -> dict[str, Any]:
     return {
         "artifact": rep.art.name, "title": rep.art.title, "kind": rep.art.kind,
         "profile": rep.profile, "metric": rep.art.metric, "selection": p["selection"],
+        "checkpoint": rep.checkpoint, "last_not_recorded": rep.not_recorded,
         "preset": p["preset"], "environments": p["environments"], "inference": rep.art.inference, "notes": rep.art.notes,
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "cells": [{"label": cd.cell.label, "overrides": dict(cd.cell.overrides), "run": cd.cell.run,
