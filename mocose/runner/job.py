@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..config import Config
+from ..provenance import versions
 from . import store
 
 # Tests name a picklable stand-in for run_experiment here ("module:function"); users never need it.
@@ -108,7 +109,7 @@ def failure_record(config: Config, spec: dict[str, Any], error: str, trace: str,
         "host": store.host(),
         "wall_time": wall_time,
         "created": store.now_iso(),
-        "versions": store.versions(),
+        "versions": versions(),
         "git_commit": spec.get("git_commit"),
         **extra,
     }
@@ -162,7 +163,7 @@ def run_job(spec: dict[str, Any]) -> int:
         result.update({
             "wall_time": wall,
             "device": spec.get("device_label") or spec.get("device", "cpu"),
-            "versions": store.versions(),
+            "versions": versions(),
             "git_commit": spec.get("git_commit"),
             "created": store.now_iso(),
             "host": store.host(),

@@ -16,7 +16,7 @@ from ..config import Config
 from ..evaluation.analysis import POSITIVE_THRESHOLD, alignment, uniformity
 from ..evaluation.encode import max_length_of, padded_batches, pool, tokenizer_fingerprint
 from ..evaluation.sts import correlations, cosine_rows, task_pairsets
-from ..model.builder import evaluation_augmentation
+from ..model.eval_augment import evaluation_augmentation
 
 VALIDATION_SAMPLE = 512  # training sentences whose embedding spread flags a collapse
 
