@@ -84,7 +84,7 @@ def bench(profile: str, queue_size: int, batch_size: int, length: int, steps: in
     from mocose.model.negatives import reduce_negatives
 
     def loss_only() -> None:
-        info_nce(q, k, reduce_negatives(model.queue.negatives(), model.queue_negatives), 0.05).backward()
+        info_nce(q, k, reduce_negatives(model.queue.negatives(), model.negative_rule), 0.05).backward()
 
     def authors_loss_only() -> None:
         authors_loss(q, k, model.queue.negatives().T.contiguous()).backward()

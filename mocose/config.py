@@ -95,9 +95,9 @@ class QueueConfig:
             fail("queue_init_size", self.queue_init_size,
                   f"-1 (use queue_init_fraction) or a size in [0, queue_size={self.queue_size}]")
         one_of("queue_compat", self.queue_compat, QUEUE_COMPATS)
-        if self.ages is not None and self.queue_compat == "authors":
+        ages, _negatives = self.ages, self.negatives  # parsed (so checked) here, once
+        if ages is not None and self.queue_compat == "authors":
             fail("queue_slice", self.queue_slice, "'all' when queue_compat='authors'")
-        self.negatives  # parsed (and so checked) once, here
 
     # The two string settings parsed once, on construction (a cached property is not a field: the
     # serialized config and its digest hold the strings only).

@@ -53,6 +53,10 @@ class ContrastiveModel(nn.Module, abc.ABC):
         """Negatives the model's queue holds now (0 without a queue)."""
         return 0
 
+    def queued_negatives(self) -> torch.Tensor | None:
+        """The queue entries a step may use now, before any reduction (None without a queue)."""
+        return None
+
     def compile_encoder_passes(self) -> None:
         """Run the training forward's encoder passes under ``torch.compile`` (static shapes: batches
         padded to the maximum length). Only the training forward changes: evaluation calls the

@@ -67,7 +67,7 @@ class MoCoSE(ContrastiveModel):
         self.queue = NegativeQueue(qc.queue_size, dim, qc.queue_init_fraction, qc.queue_compat,
                                    config.train.batch_size, qc.ages, generator=generator,
                                    init_size=qc.init_size)
-        self.queue_negatives = qc.negatives
+        self.negative_rule = qc.negatives
         self.augment = EmbeddingAugmenter(config.augment)
         self.temperature = mc.temperature
         self.key_gradient = mc.key_gradient
@@ -79,6 +79,9 @@ class MoCoSE(ContrastiveModel):
 
     def queue_length(self) -> int:
         return self.queue.length
+
+    def queued_negatives(self) -> torch.Tensor:
+        return self.queue.negatives()
 
     def shared_names(self) -> tuple[str, ...]:
         """The target's embedding layer, when it is the online one (not ``ema_embeddings``)."""
@@ -122,7 +125,7 @@ class MoCoSE(ContrastiveModel):
         with grad:
             keys = self.target_projection(self.target_pooler(
                 augmented_cls(self.target_encoder, self.augment, ids, mask, "target", self.run_cls)))
-        negatives = reduce_negatives(self.queue.negatives(), self.queue_negatives, self.kmeans_generator)
+        negatives = reduce_negatives(self.queue.negatives(), self.negative_rule, self.kmeans_generator)
         loss = info_nce(queries, keys, negatives, self.temperature)
         self.queue.enqueue(keys)
         return StepOutput(loss, keys.detach(), int(negatives.shape[0]))

@@ -22,9 +22,9 @@ from ..config import Config, ConfigError
 from ..data import read_sentences, resolve_data_dir, training_file
 from ..device import precision_record, resolve_device, set_deterministic, set_matmul_precision
 from ..model import encoders
+from ..model.checkpoint import load_tree, replace_folder, save_model_folder, save_tree
 from ..model.factory import build_model
 from ..model.interface import ContrastiveModel
-from ..model.checkpoint import load_tree, replace_folder, save_model_folder, save_tree
 from ..presets import preset_name
 from . import validation
 from .batches import Batches, total_steps
