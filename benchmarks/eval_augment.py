@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from mocose.config import AugmentConfig  # noqa: E402
 from mocose.model.encoders import load  # noqa: E402
 from mocose.evaluation import SentenceEncoder, evaluate  # noqa: E402
-from mocose.model.builder import evaluation_augmentation  # noqa: E402
+from mocose.model.eval_augment import evaluation_augmentation  # noqa: E402
 
 VARIANTS = (  # the augmentation table's cells (ablations/augmentation.py)
     ("plain", {}),

@@ -38,7 +38,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from mocose.data import read_sentences, resolve_data_dir, training_file  # noqa: E402
 from mocose.device import resolve_device, set_matmul_precision  # noqa: E402
 from mocose.model import encoders  # noqa: E402
-from mocose.model.builder import build_model, compile_encoder_passes  # noqa: E402
+from mocose.model.factory import build_model  # noqa: E402
 from mocose.profiles import load_profile  # noqa: E402
 from mocose.training import validation  # noqa: E402
 from mocose.training.batches import Batches  # noqa: E402
@@ -67,7 +67,7 @@ def time_setting(name: str, encoder: str, device: str, steps: int, warmup: int, 
     model_encoder, tokenizer = encoders.load(encoder)
     model = build_model(model_encoder, config, torch.Generator().manual_seed(0)).to(device).train()
     if compile_ == "on":
-        compile_encoder_passes(model)
+        model.compile_encoder_passes()
     sentences = read_sentences(training_file(data, config.train.train_file, 11904), 11904)
     batches = Batches(sentences, tokenizer, config, pad_to_max=True)
     step_once = TrainStep(model, build_optimizer(model, config), config, warmup + steps, device)

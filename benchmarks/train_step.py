@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from mocose.model import encoders
-from mocose.model.builder import Batch, MoCoSE
+from mocose.model.batch import Batch
+from mocose.model.mocose import MoCoSE
 from mocose.profiles import load_profile
 
 SENTENCE = "the quick brown fox jumps over the lazy dog while the cat watches from a sunny window sill"
@@ -83,7 +84,7 @@ def bench(profile: str, queue_size: int, batch_size: int, length: int, steps: in
     from mocose.model.negatives import reduce_negatives
 
     def loss_only() -> None:
-        info_nce(q, k, reduce_negatives(model.queue.negatives(), model.negatives_code), 0.05).backward()
+        info_nce(q, k, reduce_negatives(model.queue.negatives(), model.negative_rule), 0.05).backward()
 
     def authors_loss_only() -> None:
         authors_loss(q, k, model.queue.negatives().T.contiguous()).backward()

@@ -11,12 +11,13 @@ import hashlib
 import json
 import typing
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Mapping
 
 from .fields import ConfigError, fail, one_of, within
-from .queue_specs import parse_queue_negatives, parse_queue_slice
+from .queue_specs import QUEUE_COMPATS, QueueNegatives, parse_queue_negatives, parse_queue_slice
 
-__all__ = ["ConfigError", "Config", "parse_queue_negatives", "parse_queue_slice"]  # re-exported
+__all__ = ["ConfigError", "Config"]
 
 
 # The paper's collapse (Figures 5 and 6): the STS-B dev Spearman x 100 falls near 0. Figure 5
@@ -26,14 +27,13 @@ COLLAPSE_DEV = 5.0
 METHODS = ("mocose", "simcse", "none")  # none: evaluate the pre-trained encoder as it is
 POOLERS = ("cls_before_pooler", "cls", "avg", "avg_first_last", "avg_top2")
 TEXT_AUGMENTS = ("none", "typos", "spelling", "synonym", "paraphrase", "back_translation")
-QUEUE_COMPATS = ("suite", "authors")
 SELECTIONS = ("stsb_dev", "sts_test_avg")
 LR_SCHEDULES = ("linear", "constant")
 OPTIMIZERS = ("adamw_hf", "adamw_torch")  # mocose.training.optimizer
 MATMUL_PRECISIONS = ("highest", "high", "medium")  # torch.set_float32_matmul_precision; high = TF32
 AUTOCASTS = ("none", "bf16")
 COMPILES = ("auto", "on", "off")  # auto: torch.compile on CUDA, eager on CPU
-HEAD_INITS = ("bert", "pytorch")  # mocose.model.heads.HEAD_INITS
+HEAD_INITS = ("bert", "pytorch")  # BERT's init (the authors') or pytorch's defaults: mocose.model.heads
 
 
 @dataclass(frozen=True)
@@ -95,10 +95,21 @@ class QueueConfig:
             fail("queue_init_size", self.queue_init_size,
                   f"-1 (use queue_init_fraction) or a size in [0, queue_size={self.queue_size}]")
         one_of("queue_compat", self.queue_compat, QUEUE_COMPATS)
-        ages = parse_queue_slice(self.queue_slice, self.queue_size)
+        ages, _negatives = self.ages, self.negatives  # parsed (so checked) here, once
         if ages is not None and self.queue_compat == "authors":
             fail("queue_slice", self.queue_slice, "'all' when queue_compat='authors'")
-        parse_queue_negatives(self.queue_negatives, self.queue_size)
+
+    # The two string settings parsed once, on construction (a cached property is not a field: the
+    # serialized config and its digest hold the strings only).
+    @cached_property
+    def ages(self) -> tuple[int, ...] | None:
+        """The queue ages (0 = newest) a step may use (``queue_slice``), None for all of them."""
+        return parse_queue_slice(self.queue_slice, self.queue_size)
+
+    @cached_property
+    def negatives(self) -> QueueNegatives:
+        """What a step makes of the entries it uses (``queue_negatives``)."""
+        return parse_queue_negatives(self.queue_negatives, self.queue_size)
 
     @property
     def init_size(self) -> int:

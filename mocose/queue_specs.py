@@ -1,10 +1,31 @@
-"""The two queue settings written as strings: which ages of the queue a step uses (``queue_slice``)
-and what it makes of them (``queue_negatives``), parsed and checked against the queue size."""
+"""The queue settings written as strings, parsed and checked against the queue size: which ages
+of the queue a step uses (``queue_slice``) and what it makes of them (``queue_negatives``, a
+:class:`QueueNegatives`); and the queue's bookkeeping rules (``queue_compat``)."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .fields import fail
+
+# suite: a FIFO of at most K; authors: their MoCoSEModel's bookkeeping (mocose.model.queue)
+QUEUE_COMPATS = ("suite", "authors")
+NEGATIVE_MODES = ("all", "mean", "kmeans")
+
+
+@dataclass(frozen=True)
+class QueueNegatives:
+    """What a step makes of the queue entries it may use (``queue_negatives``): ``all`` of them,
+    their ``mean`` direction (one negative), or ``kmeans`` with ``k`` centres of their directions."""
+
+    mode: str = "all"
+    k: int = 0  # the number of k-means centres; 0 unless mode is kmeans
+
+    def __post_init__(self) -> None:
+        if self.mode not in NEGATIVE_MODES:
+            raise ValueError(f"mode={self.mode!r}: must be one of {', '.join(NEGATIVE_MODES)}")
+        if (self.mode == "kmeans") != (self.k >= 1) or self.k < 0:
+            raise ValueError(f"k={self.k} with mode {self.mode!r}: kmeans needs k >= 1, the others k = 0")
 
 
 def parse_queue_slice(spec: str, queue_size: int) -> tuple[int, ...] | None:
@@ -46,14 +67,12 @@ def parse_queue_slice(spec: str, queue_size: int) -> tuple[int, ...] | None:
     return None  # unreachable
 
 
-def parse_queue_negatives(spec: str, queue_size: int) -> int:
-    """0 for ``all``, -1 for ``mean``, k for ``kmeans:k``."""
-    if spec == "all":
-        return 0
-    if spec == "mean":
-        return -1
+def parse_queue_negatives(spec: str, queue_size: int) -> QueueNegatives:
+    """``all``, ``mean`` or ``kmeans:k`` (1 <= k <= queue_size) as a :class:`QueueNegatives`."""
+    if spec in ("all", "mean"):
+        return QueueNegatives(spec)
     m = re.fullmatch(r"kmeans:(\d+)", spec)
     if m and 1 <= int(m.group(1)) <= max(queue_size, 1):
-        return int(m.group(1))
+        return QueueNegatives("kmeans", int(m.group(1)))
     fail("queue_negatives", spec, f"'all', 'mean' or 'kmeans:k' with 1 <= k <= queue_size ({queue_size})")
-    return 0
+    return QueueNegatives()  # unreachable

@@ -3,7 +3,7 @@
 Read from the source with ``ast`` (every ``import`` and ``from ... import``, at module level or
 inside a function), so a lazy import cannot hide a cycle. The layers, lowest first:
 
-    base (config, fields, queue_specs, profiles, presets, data, download, device, mtd)
+    base (config, fields, queue_specs, profiles, presets, data, download, device, mtd, provenance)
     < model < evaluation < ablations < training < runner < report < reproduce
     < facade (api, cli, __init__)
 
@@ -21,7 +21,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("mocose", "ablations")
-BASE = {"config", "fields", "queue_specs", "profiles", "presets", "data", "download", "device", "mtd"}
+BASE = {"config", "fields", "queue_specs", "profiles", "presets", "data", "download", "device", "mtd",
+        "provenance"}
 FACADE = {"api", "cli", "__init__", "__main__"}
 LAYERS = ["base", "model", "evaluation", "ablations", "training", "runner", "report", "reproduce", "facade"]
 

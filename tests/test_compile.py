@@ -7,7 +7,7 @@ import torch
 
 from mocose.data import read_sentences, resolve_data_dir, training_file
 from mocose.model import encoders
-from mocose.model.builder import build_model, compile_encoder_passes
+from mocose.model.factory import build_model
 from mocose.profiles import load_profile
 from mocose.training import loop as loop_mod, validation as validation_mod
 from mocose.training.batches import Batches
@@ -29,7 +29,7 @@ def eager_and_compiled_losses(config, steps: int) -> tuple[list[float], list[flo
         encoder, tokenizer = encoders.load(config.model.encoder)
         model = build_model(encoder, config, torch.Generator().manual_seed(0)).train()
         if compiled:
-            compile_encoder_passes(model)
+            model.compile_encoder_passes()
         step_once = TrainStep(model, build_optimizer(model, config), config, steps, "cpu")
         batches = Batches(sentences, tokenizer, config, pad_to_max=True)
         start, losses = compiled_graphs(), []

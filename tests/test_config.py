@@ -1,10 +1,12 @@
 """Configuration as validated data, and the maximum traceable distance, against hand-worked values."""
+import dataclasses
 import re
 
 import pytest
 
 from mocose import Config, ConfigError, ema_decay_for_mtd, load_profile, mtd, queue_size_for_mtd
-from mocose.config import AugmentConfig, QueueConfig, parse_queue_negatives
+from mocose.config import AugmentConfig, QueueConfig
+from mocose.queue_specs import QueueNegatives, parse_queue_negatives
 
 
 def test_mtd_worked_values():
@@ -56,8 +58,14 @@ def test_unknown_field_suggests_close_names():
 
 
 def test_knob_specs():
-    assert parse_queue_negatives("all", 512) == 0 and parse_queue_negatives("mean", 512) == -1
-    assert parse_queue_negatives("kmeans:10", 512) == 10
+    assert parse_queue_negatives("all", 512) == QueueNegatives("all")
+    assert parse_queue_negatives("mean", 512) == QueueNegatives("mean")
+    assert parse_queue_negatives("kmeans:10", 512) == QueueNegatives("kmeans", 10)
+    with pytest.raises(ConfigError, match="queue_negatives"):
+        QueueConfig(queue_negatives="kmeans:513")
+    parsed = QueueConfig(queue_size=8, queue_slice="ages:2-5", queue_negatives="kmeans:3")
+    assert parsed.ages == (2, 3, 4) and parsed.negatives == QueueNegatives("kmeans", 3)
+    assert "ages" not in dataclasses.asdict(parsed) and "negatives" not in dataclasses.asdict(parsed)
     with pytest.raises(ConfigError, match="queue_slice"):
         QueueConfig(queue_compat="authors", queue_slice="blocks:0-3/8")
     with pytest.raises(ConfigError, match="token_cutoff"):

@@ -8,7 +8,8 @@ from torch import nn
 from mocose.model import encoders
 from mocose.config import ConfigError, ModelConfig
 from mocose.model.heads import MLPHead, Pooler, Predictor, Projection, init_head_
-from mocose.model.builder import MoCoSE, SimCSE
+from mocose.model.mocose import MoCoSE
+from mocose.model.simcse import SimCSE
 from mocose.profiles import load_profile
 
 

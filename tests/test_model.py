@@ -3,7 +3,9 @@ import pytest
 import torch
 
 from mocose.model import encoders
-from mocose.model.builder import Batch, MoCoSE, SimCSE
+from mocose.model.batch import Batch
+from mocose.model.mocose import MoCoSE
+from mocose.model.simcse import SimCSE
 from mocose.profiles import load_profile
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mocose.config import parse_queue_negatives
+from mocose.queue_specs import QueueNegatives, parse_queue_negatives
 from mocose.model.negatives import kmeans, reduce_negatives
 
 
@@ -106,20 +106,22 @@ def test_reduce_kmeans_clusters_directions_not_norms():
 
 def test_reduce_kmeans_caps_at_queue_length_and_handles_empty_queue():
     q = torch.randn(4, 6, generator=gen(3))
-    assert reduce_negatives(q, 10, gen(0)).shape == (4, 6)
+    assert reduce_negatives(q, QueueNegatives("kmeans", 10), gen(0)).shape == (4, 6)
     empty = torch.zeros(0, 6)
-    for code in (0, -1, 5):
-        assert reduce_negatives(empty, code, gen(0)).shape == (0, 6)
+    for rule in (QueueNegatives("all"), QueueNegatives("mean"), QueueNegatives("kmeans", 5)):
+        assert reduce_negatives(empty, rule, gen(0)).shape == (0, 6)
 
 
 def test_reduce_carries_no_gradient():
     q = torch.randn(20, 4, generator=gen(4), requires_grad=True)
-    for code in (0, -1, 3):
-        assert not reduce_negatives(q, code, gen(0)).requires_grad
+    for rule in (QueueNegatives("all"), QueueNegatives("mean"), QueueNegatives("kmeans", 3)):
+        assert not reduce_negatives(q, rule, gen(0)).requires_grad
 
 
 def test_bad_inputs_are_refused_with_the_allowed_values():
-    with pytest.raises(ValueError, match="spec_code"):
-        reduce_negatives(torch.randn(3, 2), -2)
+    with pytest.raises(ValueError, match="mode="):
+        QueueNegatives("median")
+    with pytest.raises(ValueError, match="kmeans needs k >= 1"):
+        QueueNegatives("kmeans", 0)
     with pytest.raises(ValueError, match="k must be"):
         kmeans(torch.randn(3, 2), 0)

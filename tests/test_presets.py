@@ -15,8 +15,9 @@ from mocose.training import validation as validation_mod
 from mocose.model.augment import EmbeddingAugmenter
 from mocose.config import AugmentConfig, Config, ConfigError, QueueConfig
 from mocose.evaluation import SentenceEncoder
-from mocose.training.experiment import evaluate_trained
-from mocose.model.builder import MoCoSE, evaluation_augmentation
+from mocose.evaluation.trained import evaluate_checkpoint
+from mocose.model.eval_augment import evaluation_augmentation
+from mocose.model.mocose import MoCoSE
 from mocose.presets import HABITS, apply_preset, preset_configs, preset_name, preset_values
 from mocose.profiles import load_profile
 from mocose.training.batches import Batches, total_steps
@@ -204,8 +205,8 @@ def test_drop_last_batches_never_come_short(tmp_path):
 def test_preset_evaluation_of_a_token_cutoff_model_changes_with_the_cutoff(trained):
     config, summary, _ = trained
     ckpt = summary["best_checkpoint"]
-    scores = {p: evaluate_trained(config.override({"token_cutoff": p}), ckpt, "STSBenchmark",
-                                  progress=False)["tasks"]["STSBenchmark"]["score"] for p in (0.1, 0.3)}
+    scores = {p: evaluate_checkpoint(config.override({"token_cutoff": p}), ckpt, "STSBenchmark",
+                                     progress=False).tasks["STSBenchmark"]["score"] for p in (0.1, 0.3)}
     assert scores[0.1] != scores[0.3]  # clean evaluation ignores the cutoff: see the tests above
 
 

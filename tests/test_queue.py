@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from mocose.config import ConfigError, QueueConfig, parse_queue_slice
+from mocose.config import ConfigError, QueueConfig
+from mocose.queue_specs import parse_queue_slice
 from mocose.model.queue import NegativeQueue
 
 

@@ -11,7 +11,7 @@ from mocose.training import loop as train_mod, validation as validation_mod
 from mocose.model.checkpoint import load_model_folder, save_model_folder
 from mocose.config import ConfigError
 from mocose.data import DataError
-from mocose.model.builder import MoCoSE
+from mocose.model.mocose import MoCoSE
 from mocose.profiles import load_profile
 from mocose.training.commands import resolve_config
 from mocose.training.loop import train

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from mocose import evaluation
 from mocose.data import resolve_data_dir
 from mocose.model import encoders
-from mocose.model.builder import build_model, evaluation_augmentation
+from mocose.model.eval_augment import evaluation_augmentation
+from mocose.model.factory import build_model
 from mocose.profiles import load_profile
 from mocose.training.validation import ValidationSet, validate
 

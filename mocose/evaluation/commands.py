@@ -86,7 +86,7 @@ def run_analyze(args) -> int:
     from ..model.encoders import load
     from .analysis import alignment_uniformity, singular_spectrum
     from .encode import SentenceEncoder
-    from .run import versions
+    from ..provenance import versions
 
     start = time.perf_counter()
     folder = resolve_data_dir(args.data)

@@ -1,13 +1,13 @@
 """Evaluate an encoder on any set of SentEval tasks and lay the results out as the paper does."""
 from __future__ import annotations
 
-import platform
 import time
 
 import numpy as np
 
 from ..data import resolve_data_dir
 from ..device import resolve_device
+from ..provenance import versions
 from .encode import SentenceEncoder
 from .sts import evaluate_sts_task
 from .tasks import SHORT_NAMES, STS_TASKS, TASKS, TRANSFER_TASKS, parse_tasks
@@ -68,19 +68,6 @@ def averages(results: dict) -> dict:
     devs = [d for d in devs if d is not None]
     avg["transfer_dev"] = float(np.mean(devs)) if devs else None
     return avg
-
-
-def versions() -> dict:
-    import scipy
-    import sklearn
-    import torch
-    import transformers
-
-    from .. import __version__
-
-    return {"mocose": __version__, "python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "scikit-learn": sklearn.__version__,
-            "scipy": scipy.__version__, "numpy": np.__version__}
 
 
 def evaluate_model(model: str, pooler: str = "cls_before_pooler", tasks="sts", data_dir=None,

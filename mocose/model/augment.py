@@ -29,7 +29,7 @@ reader of a result knows what was run):
   the call), so their token/feature cutoff and position shuffle also act on evaluation batches
   (FGSM does not: under ``no_grad`` its hook cannot be registered). Whether the model calls this
   augmenter at evaluation is the model's decision (``augment_at_eval``, see
-  :func:`mocose.model.builder.evaluation_augmentation`); this class applies what it is asked to.
+  :func:`mocose.model.eval_augment.evaluation_augmentation`); this class applies what it is asked to.
 """
 from __future__ import annotations
 

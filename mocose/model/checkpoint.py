@@ -30,6 +30,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..data import DataError
+from .interface import ContrastiveModel
 
 CONFIG_FILE = "mocose_config.json"
 HEADS_FILE = "heads.safetensors"
@@ -177,13 +178,6 @@ def recover_folder(target: Path) -> None:
 
 
 # -- model folders -------------------------------------------------------------------------------
-def heads_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """The trained heads (everything but the encoders and the queue), by module name."""
-    names = ("pooler", "projection", "predictor", "mlp")
-    return {f"{n}.{k}": v for n in names if hasattr(model, n)
-            for k, v in getattr(model, n).state_dict().items()}
-
-
 def sentence_transformers_files(folder: Path, hidden_size: int, max_length: int) -> None:
     """Write sentence-transformers' module files declaring [CLS] pooling (the suite's
     ``cls_before_pooler``) into the Hugging Face folder ``folder``. The old-style Pooling keys are
@@ -261,7 +255,7 @@ def check_model_folder(folder: Path) -> None:
         raise CheckpointError(f"model folder {folder}: {problem}")
 
 
-def save_model_folder(model: torch.nn.Module, tokenizer, config_dict: dict, target: Path,
+def save_model_folder(model: ContrastiveModel, tokenizer, config_dict: dict, target: Path,
                       extra: dict | None = None) -> Path:
     """Write the online encoder as a Hugging Face folder (with the sentence-transformers files),
     the heads and the suite's config."""
@@ -274,7 +268,7 @@ def save_model_folder(model: torch.nn.Module, tokenizer, config_dict: dict, targ
     def build(tmp: Path) -> None:
         encoder.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        heads = {k: v.detach().cpu().contiguous().clone() for k, v in heads_state(model).items()}
+        heads = {k: v.detach().cpu().contiguous().clone() for k, v in model.heads_state().items()}
         if heads:
             save_file(heads, str(tmp / HEADS_FILE))
         sentence_transformers_files(tmp, encoder.config.hidden_size, eval_length)

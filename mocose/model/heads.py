@@ -14,7 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-HEAD_INITS = ("bert", "pytorch")
+from ..config import HEAD_INITS
+
 DEFAULT_INITIALIZER_RANGE = 0.02  # BertConfig's initializer_range
 
 

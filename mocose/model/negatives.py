@@ -1,7 +1,8 @@
 """How the queue's entries become a step's negatives (``queue_negatives``: all | mean | kmeans:k).
 
-The spec code comes from :func:`mocose.config.parse_queue_negatives`: 0 all, -1 mean, k > 0 the
-centres of k-means over the entries, recomputed each step from the queue as it is then.
+The rule is a :class:`~mocose.queue_specs.QueueNegatives` (``QueueConfig.negatives``): all the
+entries, their mean, or the centres of k-means over them, recomputed each step from the queue as
+it is then.
 
 Both ``mean`` and ``kmeans`` work on the L2-normalised entries. The loss compares by cosine, so
 only an entry's direction makes it a negative; its norm is noise for this purpose, and not small
@@ -21,27 +22,26 @@ import torch
 from torch import Tensor
 import torch.nn.functional as F
 
+from ..queue_specs import QueueNegatives
+
 
 @torch.no_grad()
-def reduce_negatives(entries: Tensor, spec_code: int,
+def reduce_negatives(entries: Tensor, rule: QueueNegatives,
                      generator: torch.Generator | None = None) -> Tensor:
     """The negatives ``[m, d]`` a step uses, from the queue entries ``[n, d]`` it may use.
 
-    ``spec_code`` 0: the entries themselves (``m = n``); -1: the mean of their unit directions
-    (``m = 1``); ``k > 0``: k-means centres of their unit directions (``m = min(k, n)``). An empty
-    queue gives an empty ``[0, d]`` whatever the mode.
+    ``all``: the entries themselves (``m = n``); ``mean``: the mean of their unit directions
+    (``m = 1``); ``kmeans``: k-means centres of their unit directions (``m = min(k, n)``). An
+    empty queue gives an empty ``[0, d]`` whatever the mode.
     """
     if entries.dim() != 2:
         raise ValueError(f"queue entries must be [n, d], got shape {tuple(entries.shape)}")
-    if spec_code < -1:
-        raise ValueError(f"spec_code={spec_code} is not allowed: spec_code must be 0 (all), -1 (mean) "
-                         "or k >= 1 (kmeans:k), as mocose.config.parse_queue_negatives returns")
-    if spec_code == 0 or entries.shape[0] == 0:
+    if rule.mode == "all" or entries.shape[0] == 0:
         return entries.detach()
     unit = F.normalize(entries.detach().float(), dim=1).to(entries.dtype)
-    if spec_code == -1:
+    if rule.mode == "mean":
         return unit.mean(dim=0, keepdim=True)
-    return kmeans(unit, spec_code, generator=generator)
+    return kmeans(unit, rule.k, generator=generator)
 
 
 def _sq_dist(x: Tensor, c: Tensor, x_sq: Tensor) -> Tensor:

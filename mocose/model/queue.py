@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-COMPATS = ("suite", "authors")
+from ..queue_specs import QUEUE_COMPATS
 
 
 class NegativeQueue(nn.Module):
@@ -31,8 +31,8 @@ class NegativeQueue(nn.Module):
                  batch_size: int = 64, ages: tuple[int, ...] | None = None,
                  generator: torch.Generator | None = None, init_size: int | None = None):
         super().__init__()
-        if compat not in COMPATS:
-            raise ValueError(f"compat={compat!r}: must be one of {COMPATS}")
+        if compat not in QUEUE_COMPATS:
+            raise ValueError(f"compat={compat!r}: must be one of {QUEUE_COMPATS}")
         if size < 0 or not 0 <= init_fraction <= 1:
             raise ValueError(f"need size >= 0 and 0 <= init_fraction <= 1, got {size}, {init_fraction}")
         if ages is not None and compat == "authors":

@@ -28,8 +28,10 @@ from typing import Any, Callable, Iterator
 
 from ..config import Config
 from ..data import files_read, forget_reads
+from ..provenance import versions
 from . import store
 from .environment import environment
+
 
 @dataclass(frozen=True)
 class JobFunctions:
@@ -123,7 +125,7 @@ def failure_record(config: Config, spec: dict[str, Any], error: str, trace: str,
         "host": store.host(),
         "wall_time": wall_time,
         "created": store.now_iso(),
-        "versions": store.versions(),
+        "versions": versions(),
         "git_commit": spec.get("git_commit"),
         **extra,
     }
@@ -178,9 +180,9 @@ def run_job(spec: dict[str, Any]) -> int:
         result.update({
             "wall_time": wall,
             "device": spec.get("device_label") or spec.get("device", "cpu"),
-            "versions": store.versions(),
+            "versions": versions(),
             "git_commit": spec.get("git_commit"),
-            "environment": environment(store.versions(), spec.get("git_commit"), files_read(), spec["data_dir"]),
+            "environment": environment(versions(), spec.get("git_commit"), files_read(), spec["data_dir"]),
             "created": store.now_iso(),
             "host": store.host(),
         })
@@ -313,7 +315,7 @@ def evaluate_job(spec: dict[str, Any], config: Config, result_file: Path, failed
                 "tasks": tasks, "wall_time": time.time() - start, "created": store.now_iso(),
                 "device": spec.get("device_label") or spec.get("device", "cpu"), "host": store.host(),
                 "git_commit": spec.get("git_commit"),
-                "environment": environment(store.versions(), spec.get("git_commit"), files_read(),
+                "environment": environment(versions(), spec.get("git_commit"), files_read(),
                                            spec["data_dir"])})
             store.atomic_write_json(result_file, result)
     except BaseException as err:  # noqa: BLE001 - recorded like a failed run; the result stays

@@ -14,10 +14,8 @@ renamed into place: a process killed at any moment leaves either the whole file 
 """
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -270,17 +268,6 @@ def missing_tasks(result: dict[str, Any], config: Config) -> list[str]:
     else:
         return []
     return [t for t in parse_tasks(config.eval.eval_tasks) if t not in have]
-
-
-def versions() -> dict[str, str | None]:
-    """Versions of Python and the packages a result depends on (read from metadata, no imports)."""
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in ("torch", "transformers", "mocose"):
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def git_commit(source: str | os.PathLike | None = None) -> str | None:

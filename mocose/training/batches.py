@@ -10,7 +10,7 @@ import math
 import torch
 
 from ..config import Config
-from ..model.builder import Batch
+from ..model.batch import Batch
 
 
 def _pad(rows: list[list[int]], pad_id: int, length: int | None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,10 +9,10 @@ from typing import Any
 from ..config import Config, parse_assignments
 from ..data import resolve_data_dir
 from ..device import resolve_device
-from ..evaluation import evaluate_model
+from ..evaluation.trained import evaluate_checkpoint
 from ..presets import PRESETS, apply_preset
 from ..profiles import load_profile, profile_names
-from .experiment import evaluate_trained
+from ..provenance import versions
 from .loop import train
 from .run_folder import check_resumable
 
@@ -64,12 +64,9 @@ def _main(args: argparse.Namespace) -> int:
           f"at step {summary['best_step']}{' (collapsed)' if summary['collapsed'] else ''}")
     print(f"checkpoint: {summary['best_checkpoint']}  log: {Path(args.out) / 'metrics.jsonl'}")
     if args.evaluate:
-        if config.augment.augment_at_eval:  # the authors' habit: augmentations on the test sentences
-            result = evaluate_trained(config, summary["best_checkpoint"], "sts", args.data, device,
-                                      not args.quiet)
-        else:
-            result = evaluate_model(summary["best_checkpoint"], pooler=config.eval.eval_pooler, tasks="sts",
-                                    data_dir=args.data, device=device, progress=not args.quiet)
-        (Path(args.out) / "eval.json").write_text(json.dumps(result, indent=2))
-        print(f"STS avg = {result['avg']['sts']:.2f}; details in {Path(args.out) / 'eval.json'}")
+        result = evaluate_checkpoint(config, summary["best_checkpoint"], "sts", args.data, device,
+                                     not args.quiet)
+        record = {**result.to_dict(), "versions": versions()}
+        (Path(args.out) / "eval.json").write_text(json.dumps(record, indent=2))
+        print(f"STS avg = {result.avg['sts']:.2f}; details in {Path(args.out) / 'eval.json'}")
     return 0

@@ -22,8 +22,9 @@ from ..config import Config, ConfigError
 from ..data import read_sentences, resolve_data_dir, training_file
 from ..device import precision_record, resolve_device, set_deterministic, set_matmul_precision
 from ..model import encoders
-from ..model.builder import build_model, compile_encoder_passes
 from ..model.checkpoint import load_tree, replace_folder, save_model_folder, save_tree
+from ..model.factory import build_model
+from ..model.interface import ContrastiveModel
 from ..presets import preset_name
 from . import validation
 from .batches import Batches, total_steps
@@ -32,19 +33,6 @@ from .run_folder import check_best_checkpoint, check_run_folder, clear_run_folde
 from .step import TrainStep, compile_enabled, compiled_graphs
 
 LOG_EVERY = 10
-
-
-def model_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """State dict without the second name of a shared module (the target's embedding layer)."""
-    state = model.state_dict()
-    return {k: v for k, v in state.items() if not _is_shared_twin(k, state)}
-
-
-def _is_shared_twin(key: str, state: dict) -> bool:
-    if not key.startswith("target_encoder.embeddings."):
-        return False
-    twin = "encoder." + key[len("target_encoder."):]
-    return twin in state and state[twin].data_ptr() == state[key].data_ptr()
 
 
 @dataclass
@@ -64,7 +52,7 @@ class Run:
     out: Path
     data: Path
     device: str
-    model: torch.nn.Module
+    model: ContrastiveModel
     tokenizer: Any
     optimizer: torch.optim.Optimizer
     generator: torch.Generator
@@ -94,8 +82,8 @@ def _prepare(config: Config, out: Path, data: Path, device: str, deterministic: 
     model.train()
     compiling = compile_enabled(config, device)
     if compiling:
-        compile_encoder_passes(model)
-    augmenting = bool(getattr(model.augment, "active", False))
+        model.compile_encoder_passes()
+    augmenting = model.augment.active
     # static shapes for the augmentations' cut counts and for a compiled step
     batches = Batches(sentences, tokenizer, config, pad_to_max=augmenting or compiling, text_augment=text_augment)
     total = total_steps(config, len(sentences))
@@ -109,9 +97,7 @@ def _prepare(config: Config, out: Path, data: Path, device: str, deterministic: 
 def _restore(run: Run, state_dir: Path) -> Progress:
     """Load a killed run's saved state into ``run``: model, optimizer, augmenter, every RNG."""
     state = load_tree(state_dir, "state")
-    missing, unexpected = run.model.load_state_dict(state["model"], strict=False)
-    if unexpected or any(not k.startswith("target_encoder.embeddings.") for k in missing):
-        raise RuntimeError(f"saved state does not fit this model: missing {missing}, unexpected {unexpected}")
+    run.model.load_checkpoint_state(state["model"])
     run.optimizer.load_state_dict(state["optimizer"])
     if state.get("augment"):
         run.model.augment.load_state_dict(state["augment"])
@@ -127,7 +113,7 @@ def _restore(run: Run, state_dir: Path) -> Progress:
 
 def _save_state(run: Run, done: Progress) -> None:
     """Everything a resume needs, written atomically to ``state/``."""
-    state = {"model": model_state(run.model), "optimizer": run.optimizer.state_dict(),
+    state = {"model": run.model.checkpoint_state(), "optimizer": run.optimizer.state_dict(),
              "augment": run.model.augment.state_dict(), "rng": torch.get_rng_state(),
              "generator": run.generator.get_state(), "step": done.step, "best": done.best,
              "curve": done.curve, "config": run.config.to_dict()}
@@ -161,7 +147,7 @@ def _validate_now(run: Run, done: Progress, record: dict[str, Any], last_keys: t
 def _step_record(run: Run, step: int, out) -> dict[str, Any]:
     """The metrics.jsonl line of a step; reading its loss and gradient norm syncs with the device."""
     record = {"step": step, "loss": float(out.loss), "lr": out.lr, "ema_decay": out.ema_decay,
-              "queue_fill": int(getattr(getattr(run.model, "queue", None), "length", 0)),
+              "queue_fill": run.model.queue_length(),
               "negatives": out.num_negatives}
     if out.grad_norm is not None:
         record["grad_norm"] = float(out.grad_norm)

@@ -29,7 +29,9 @@ from ..config import Config
 from ..data import resolve_data_dir
 from ..device import resolve_device, set_matmul_precision
 from ..model import encoders
-from ..model.builder import Batch, MoCoSE, build_model, compile_encoder_passes
+from ..model.batch import Batch
+from ..model.factory import build_model
+from ..model.mocose import MoCoSE
 from ..presets import apply_preset
 from ..profiles import load_profile
 from .optimizer import build_optimizer
@@ -139,7 +141,7 @@ def replay(model: torch.nn.Module, config: Config, batches: Iterable[Batch], dev
     device = resolve_device(device or str(next(model.parameters()).device))
     set_matmul_precision(config.train.matmul_precision)
     if compile_enabled(config, device):
-        compile_encoder_passes(model)
+        model.compile_encoder_passes()
     model.train(dropout)
     optimizer = build_optimizer(model, config)
     step_once = TrainStep(model, optimizer, config, total=0, device=device)

@@ -13,7 +13,8 @@ import torch
 
 from ..config import Config
 from ..device import autocast
-from ..model.builder import Batch
+from ..model.batch import Batch
+from ..model.interface import ContrastiveModel
 
 
 @dataclass
@@ -51,7 +52,7 @@ def learning_rate(config: Config, step: int, total: int) -> float:
 class TrainStep:
     """``step(s, batch)``: one optimisation step of ``model`` for training step ``s`` (1-based)."""
 
-    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, config: Config,
+    def __init__(self, model: ContrastiveModel, optimizer: torch.optim.Optimizer, config: Config,
                  total: int, device: str) -> None:
         self.model, self.optimizer, self.config = model, optimizer, config
         self.total, self.device = total, device

@@ -16,7 +16,8 @@ from ..config import Config
 from ..evaluation.analysis import POSITIVE_THRESHOLD, alignment, uniformity
 from ..evaluation.encode import max_length_of, padded_batches, pool, tokenizer_fingerprint
 from ..evaluation.sts import correlations, cosine_rows, task_pairsets
-from ..model.builder import evaluation_augmentation
+from ..model.eval_augment import evaluation_augmentation
+from ..model.interface import ContrastiveModel
 
 VALIDATION_SAMPLE = 512  # training sentences whose embedding spread flags a collapse
 
@@ -89,7 +90,7 @@ def _validate_through_encoder(encoder, tokenizer, config: Config, sample: list[s
     return out
 
 
-def validate(model, tokenizer, config: Config, sample: list[str], data_dir: Path, device: str,
+def validate(model: ContrastiveModel, tokenizer, config: Config, sample: list[str], data_dir: Path, device: str,
              last_keys: torch.Tensor | None, prepared: ValidationSet | None = None) -> dict[str, Any]:
     """Dev score, selection score and collapse diagnostics of the online encoder now.
 
@@ -105,9 +106,8 @@ def validate(model, tokenizer, config: Config, sample: list[str], data_dir: Path
             prepared = prepared or ValidationSet(encoder, tokenizer, data_dir, sample, device,
                                                  config.eval.eval_batch_size)
             out = prepared.scores(prepared.encode(encoder))
-    queue = getattr(model, "queue", None)
-    if queue is not None and last_keys is not None and queue.length:
-        negatives = queue.negatives()
+    negatives = model.queued_negatives()
+    if negatives is not None and last_keys is not None and model.queue_length():
         out["key_queue_cos"] = float((F.normalize(last_keys, dim=-1) @ F.normalize(negatives, dim=-1).T).mean())
     score = out["sts_test_avg"] if config.train.selection == "sts_test_avg" else out["dev_spearman"]
     # The paper's collapse: the STS-B dev correlation near 0 (embedding_std stays a diagnostic).
