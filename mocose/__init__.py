@@ -13,7 +13,7 @@ __all__ += ["encode", "evaluate", "Results"]  # the notebook API (mocose/api.py)
 def __getattr__(name: str):
     """``mocose.load_runs``, imported on first use so ``import mocose`` does not load pandas."""
     if name == "load_runs":
-        from .report.runs import load_runs
+        from .report.tidy import load_runs
 
         return load_runs
     raise AttributeError(f"module 'mocose' has no attribute {name!r}")

@@ -18,7 +18,7 @@ __all__ = ["load_runs"]
 
 def __getattr__(name: str):
     if name == "load_runs":
-        from .runs import load_runs
+        from .tidy import load_runs
 
         return load_runs
     raise AttributeError(f"module 'mocose.report' has no attribute {name!r}")

@@ -24,18 +24,15 @@ import math
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from ..config import Config
 from ..evaluation.tasks import STS_TASKS, TRANSFER_TASKS
-from ..profiles import load_profile, profile_names
-from ..runner.store import load_results
+from ..profiles import profile_names
 
-if TYPE_CHECKING:
-    from ablations.spec import Registry
 
 ALL_TASKS = STS_TASKS + TRANSFER_TASKS
 # A run's preset when its config names none (issue 11 adds the field; older results lack it).
@@ -198,32 +195,6 @@ def runs_frame(records: Mapping[str, Mapping[str, Any]] | list[Mapping[str, Any]
         return pd.DataFrame(columns=list(IDENTITY) + list(METRIC_COLUMNS))
     frame = pd.DataFrame(rows)
     return frame.sort_values(["run_id"], kind="stable").reset_index(drop=True)
-
-
-def load_runs(results_dir: str | os.PathLike, profile: str, registry: "Registry | None" = None) -> pd.DataFrame:
-    """Every finished run of ``profile`` under ``results_dir``: one tidy row per (artifact, cell,
-    run) in the order of ``registry`` (default: the paper's; module docstring), the runs no cell
-    asks for last."""
-    import ablations  # the registry and the matching load only here: runs.py is read by both
-
-    from ..presets import PRESETS
-    from .claims import cell_runs
-
-    load_profile(profile)  # an unknown profile is refused, naming the valid ones
-    results = load_results(results_dir, profile)
-    frame = runs_frame(results)
-    if frame.empty:
-        return pd.DataFrame(columns=["artifact", "cell", *frame.columns])
-    placed, seen = [], set()
-    for art in (registry or ablations.REGISTRY).all_artifacts():
-        for preset in PRESETS:
-            for label, runs in cell_runs(art, profile, results, preset, once=False).items():
-                ids = sorted({r.get("run_id") for r in runs} - {None})
-                placed += [(art.name, label, run_id) for run_id in ids]
-                seen.update(ids)
-    where = pd.DataFrame(list(dict.fromkeys(placed)) + [(None, None, i) for i in frame["run_id"] if i not in seen],
-                         columns=["artifact", "cell", "run_id"])
-    return where.merge(frame, on="run_id", how="inner", sort=False).reset_index(drop=True)
 
 
 def profiles_with_results(results_dir: str | os.PathLike) -> list[str]:

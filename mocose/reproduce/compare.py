@@ -97,10 +97,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         interval = ("" if check.low is None else f", interval of A - B [{check.low:+.2f}, {check.high:+.2f}]")
         print(f"A > B on {metric}: {check.verdict}{interval} ({check.reason})")
         return 0
-    from ..api import evaluate
+    from ..evaluation.run import evaluate_model
+    from ..model.encoders import choose_pooler
 
-    scores = [{t: s["score"] for t, s in evaluate(m, tasks=names, pooler=args.pooler, data_dir=args.data,
-                                                   device=args.device)["tasks"].items()} for m in (args.a, args.b)]
+    scores = [{t: s["score"] for t, s in evaluate_model(m, pooler=choose_pooler(m, args.pooler)[0], tasks=names,
+                                                         data_dir=args.data, device=args.device,
+                                                         progress=False)["tasks"].items()}
+              for m in (args.a, args.b)]
     print(table(names, scores[0], scores[1], f"A {args.a}", f"B {args.b}"))
     return 0
 
