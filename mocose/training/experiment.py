@@ -11,7 +11,7 @@ from typing import Any
 from ..config import Config
 from ..device import precision_record, resolve_device, set_matmul_precision
 from ..evaluation.run import averages
-from ..evaluation.trained import evaluate_checkpoint
+from ..evaluation.trained import CheckpointEvaluation, evaluate_checkpoint
 from ..model import encoders
 from ..mtd import mtd
 from ..presets import preset_name
@@ -31,8 +31,10 @@ def run_experiment(config: Config, data_dir: Path, work_dir: Path, device: str =
         evaluated = checkpoint = training.pop("best_checkpoint")
     result = evaluate_checkpoint(config, evaluated, config.eval.eval_tasks, data_dir, device, progress,
                                  analyse=True)
+    last = last_record(config, training, checkpoint, result, data_dir, device, progress)
     measured = config.model.method == "mocose"
     return {
+        "last": last,
         "status": "collapsed" if training.get("collapsed") else "ok",
         "preset": preset_name(config),
         "metrics": result.metrics(),
@@ -42,6 +44,20 @@ def run_experiment(config: Config, data_dir: Path, work_dir: Path, device: str =
         "mtd": mtd(config.ema.ema_decay, config.queue.queue_size, config.train.batch_size) if measured else None,
         "best_checkpoint": str(checkpoint),
     }
+
+
+def last_record(config: Config, training: dict[str, Any], best_checkpoint: str | Path,
+                best: CheckpointEvaluation, data_dir: Path, device: str, progress: bool) -> dict[str, Any] | None:
+    """The scores of the run's last model (``mocose report --checkpoint last``): evaluated as the
+    selected one was, or the selected one's own scores when it is the last step's; None for an
+    encoder that trains nothing."""
+    last = training.pop("last_checkpoint", None)
+    if last is None:
+        return None
+    if Path(last).resolve() == Path(best_checkpoint).resolve():
+        return {"step": training["steps"], "same_as_best": True, "metrics": best.metrics()}
+    scores = evaluate_checkpoint(config, last, config.eval.eval_tasks, data_dir, device, progress)
+    return {"step": training["steps"], "same_as_best": False, "metrics": scores.metrics()}
 
 
 def evaluate_more(config: Config, result: dict[str, Any], tasks: list[str], data_dir: Path,

@@ -217,12 +217,18 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
     if not (out / "best").is_dir():  # no finite validation score: keep the last weights
         _save_best(run, done.step, None)
     best = done.best
+    # The last model as well as the selected one (readers compare both): its own folder unless the
+    # selected checkpoint is the last step's.
+    last = out / "best" if best["step"] == done.step else out / "last"
+    if last.name == "last":
+        save_model_folder(run.model, run.tokenizer, run.config.to_dict(), last, {"step": done.step, "score": None})
     summary = {"preset": preset_name(config), "steps": done.step, "total_steps": run.total,
                "best_step": best["step"],
                "best_score": best["score"] if math.isfinite(best["score"]) else None,
                "selection": config.train.selection, "collapsed": bool(done.curve and done.curve[-1]["collapsed"]),
                "collapsed_steps": [r["step"] for r in done.curve if r.get("collapsed")], "curve": done.curve,
                "diagnostics": run.model.augment.stats(), "best_checkpoint": str((out / "best").resolve()),
+               "last_checkpoint": str(last.resolve()),
                "train_sentences": len(run.sentences), "wall_time": time.time() - started,
                "device": device, "deterministic": deterministic, "precision": precision_record(config),
                "attention": encoders.attention_of(run.model.embedding_encoder()),

@@ -17,7 +17,7 @@ from typing import Any
 from ..config import Config, ConfigError
 from ..model.checkpoint import CheckpointError, check_model_folder, read_tree_json, recover_folder
 
-RUN_FILES = ("metrics.jsonl", "state", "best", "train.json", "eval.json")
+RUN_FILES = ("metrics.jsonl", "state", "best", "last", "train.json", "eval.json")
 STATE_FILES = ("state.json", "state.safetensors")
 
 
