@@ -58,3 +58,12 @@ def test_sweep_keeps_an_edited_study_file(tmp_path, capsys, monkeypatch):
                  "--dry-run"]) == 2
     assert "exists and differs" in capsys.readouterr().err
     assert "claims: [pred_layers=1" in edited.read_text() and not (tmp_path / "results").exists()
+
+
+def test_the_readme_command_table_names_study_files_and_sweep():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = [line for line in readme.splitlines() if line.startswith("| `mocose ")]
+    assert any("FILE.yaml" in line and "docs/studies.md" in line for line in table)
+    assert any(line.startswith("| `mocose sweep NAME --set") for line in table)
