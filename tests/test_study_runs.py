@@ -191,24 +191,24 @@ def real(tmp: Path, *args: str) -> subprocess.CompletedProcess:
 
 SMOKE_STUDY = """\
 name: smoke_ema
-grid: {ema_decay: [0.8, 0.9, 0.95]}
+grid: {ema_decay: [0.8, 0.9]}
 claims: [ema_decay=0.9 > ema_decay=0.8]
 figure: {x: ema_decay, plot: band}
 """
 
 
 @pytest.mark.slow
-def test_a_real_study_of_3_cells_by_2_seeds_on_the_smoke_profile(tmp_path):
+def test_a_real_study_of_2_cells_by_2_seeds_on_the_smoke_profile(tmp_path):
     study = tmp_path / "smoke_ema.yaml"
     study.write_text(SMOKE_STUDY)
     real(tmp_path, "reproduce", str(study), "--profile", PROFILE, "--seeds", "2")
     rep = report_json(tmp_path, "smoke_ema")
-    assert [c["n"] for c in rep["cells"]] == [2, 2, 2]
+    assert [c["n"] for c in rep["cells"]] == [2, 2]
     assert rep["claims"][0]["verdict"] in ("holds", "contradicted", "unresolved", "smaller than the paper")
     assert (tmp_path / "plots" / PROFILE / "smoke_ema.png").is_file()
     runs = sorted((tmp_path / "results" / PROFILE / "runs").glob("*.json"))
     again = real(tmp_path, "reproduce", str(study), "--profile", PROFILE, "--seeds", "2", "--dry-run", "--json")
-    assert json.loads(again.stdout.strip().splitlines()[-1])["to_train"] == 0 and len(runs) == 6
+    assert json.loads(again.stdout.strip().splitlines()[-1])["to_train"] == 0 and len(runs) == 4
 
 
 @pytest.mark.slow
