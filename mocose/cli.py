@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "mocose.evaluation.commands",  # eval, analyze
     "mocose.download",             # data download
     "mocose.reproduce.commands",   # list, reproduce
+    "mocose.reproduce.sweep_command",  # sweep
     "mocose.reproduce.status",     # status
     "mocose.reproduce.compare",    # compare
     "mocose.report.commands",      # report, claims, seeds

@@ -32,6 +32,7 @@ from . import figure, plots
 from .cells import ArtifactReport, analyse, config_of, runs_of
 from .claims import ClaimResult, note_for
 from .seeds import recorded_design
+from .studies import with_run_sources
 from .verdicts import REPRODUCED
 from .provenance import provenance_lines, provenance_subtitle
 from .render import json_record, render_markdown, render_tex, to_markdown
@@ -204,6 +205,7 @@ def build(names: Sequence[str] | None, profile: str, results_dir: str | os.PathL
         return reports
     reports = []
     for art in arts:
+        art = with_run_sources(art, registry, profile, preset)  # a study's cells: whose runs
         rep = analyse(art, profile, results, failures, preset,
                       recorded_design(results_dir, profile, art.name))
         write_artifact(rep, Path(results_dir), Path(plots_dir))

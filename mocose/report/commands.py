@@ -15,6 +15,7 @@ from ..runner.plan import results_root
 from ..runner.store import load_results
 from .claims import TEST_NOTE, ClaimResult, cell_runs, evaluate_claims, note_for, paper_claims
 from .runs import profiles_with_results
+from .studies import resolve
 from .sequential import DEFAULT_SPENDING, SPENDING, SequentialDesign
 from .seeds import (DEFAULT_MAX_SEEDS, ClaimSeeds, claim_seeds, recorded_design, seeds_of_results,
                     simulate)
@@ -24,6 +25,12 @@ from .verdicts import CONTRADICTED, UNRESOLVED
 def registry_of(args: argparse.Namespace) -> Registry:
     """The registry the command line was given (``mocose.cli.main(argv, registry=...)``), else the paper's."""
     return getattr(args, "registry", None) or ablations.REGISTRY
+
+
+def named(args: argparse.Namespace) -> tuple[Registry, list[str]]:
+    """The registry and artifact names of the command line: study files and ``NAME+key=value``
+    reruns among the names join the registry (mocose.report.studies)."""
+    return resolve(args.names, registry_of(args))
 
 
 def report_profiles(args: argparse.Namespace) -> list[str]:
@@ -47,9 +54,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Build the reports of the named artifacts (all by default) for each profile asked."""
     from .build import build, verdict_counts  # the plotting libraries load only for a report
 
+    registry, names = named(args)
     for profile in report_profiles(args):
-        reports = build(args.names, profile, args.results, args.plots, args.preset, registry_of(args),
-                        args.checkpoint)
+        reports = build(names, profile, args.results, args.plots, args.preset, registry, args.checkpoint)
         for rep in reports:
             print(f"{rep.art.name} [{profile}]: {rep.n_with_results}/{rep.n_cells} cells with results, "
                   f"{rep.n_runs} runs; claims: {verdict_counts(rep.claims)}")
@@ -96,8 +103,8 @@ def format_reproduction(art: Any, profile: str, runs: dict) -> list[str]:
 def cmd_claims(args) -> int:
     """Print every claim of the named (default: all) artifacts with its verdict; exit 1 if any
     is contradicted."""
-    registry = registry_of(args)
-    arts = [registry.get(n) for n in args.names] if args.names else registry.all_artifacts()
+    registry, names = named(args)
+    arts = [registry.get(n) for n in names] if names else registry.all_artifacts()
     failed = 0
     if args.against_paper:
         print("Claims checked on the paper's own numbers as if measured (point comparisons):")
@@ -180,8 +187,8 @@ def cmd_seeds(args: argparse.Namespace) -> int:
     found = load_results(results_dir, args.profile)
     rows: list[ClaimSeeds] = []
     notes = []
-    registry = registry_of(args)
-    for art in ([registry.get(n) for n in args.names] if args.names else registry.all_artifacts()):
+    registry, names = named(args)
+    for art in ([registry.get(n) for n in names] if names else registry.all_artifacts()):
         name = art.name
         design = design_for(args, results_dir, name)
         max_seeds = args.max_seeds or (design.max_seeds if design else DEFAULT_MAX_SEEDS)
@@ -207,7 +214,9 @@ def register(subparsers: Any) -> None:
                     "one CSV row per run, PNG/PDF figures, claim verdicts, and the index "
                     "RESULTS/<profile>/REPORT.md.")
     p.add_argument("names", nargs="*", metavar="NAME",
-                   help=f"artifacts to report (default: all): {', '.join(ablations.names())}")
+                   help=f"artifacts to report (default: all): {', '.join(ablations.names())}; "
+                        "or a study file (FILE.yaml, docs/studies.md), or NAME+key=value (a "
+                        "reproduce --set rerun)")
     p.add_argument("--profile", default=None,
                    help="profile whose results to read (default: every profile that has results)")
     p.add_argument("--preset", default="clean", choices=("clean", "authors"),
@@ -227,7 +236,7 @@ def register(subparsers: Any) -> None:
                     "the measured runs of a profile, or with --against-paper on the paper's own "
                     "numbers as if measured, and the reproduction verdict of every published number. "
                     "Exits 1 when any claim is contradicted.")
-    p.add_argument("names", nargs="*", help="artifact names (default: every artifact)")
+    p.add_argument("names", nargs="*", help="artifact names or study files (default: every artifact)")
     p.add_argument("--against-paper", action="store_true",
                    help="check the claims on the paper's own numbers")
     p.add_argument("--profile", default="cpu", help="profile of the measured runs (default: cpu)")
@@ -243,7 +252,8 @@ def register(subparsers: Any) -> None:
                     "design `reproduce --until-resolved` recorded, or the one --start/--spending "
                     "give, else fixed-sample tests. --simulate runs the until-resolved procedure "
                     "on simulated cells instead.")
-    p.add_argument("names", nargs="*", metavar="NAME", help="artifact names (default: every artifact)")
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help="artifact names or study files (default: every artifact)")
     p.add_argument("--profile", default="cpu", help="profile of the measured runs (default: cpu)")
     p.add_argument("--preset", default="clean", choices=("clean", "authors"),
                    help="the runs made under this preset (default clean)")

@@ -6,12 +6,14 @@ import argparse
 import json
 from typing import Any
 
+from ablations.overrides import parse_overrides
 from ablations.spec import Registry
 from ..presets import PRESETS, preset_configs
 from ..runner import store
 from ..runner.slots import DEVICES_HELP, parse_devices
 from ..runner.plan import describe, plan_runs, results_root
 from ..runner.slurm import SlurmOptions
+from ..report.studies import resolve
 from ..runner.sweep import cost_of, describe_slots
 from .pipeline import default_registry, reproduce
 from .request import DEFAULT_MAX_SEEDS, DEFAULT_SEEDS, SPENDINGS, ReproduceRequest
@@ -40,14 +42,23 @@ def registry_of(args: argparse.Namespace) -> Registry:
     return getattr(args, "registry", None) or default_registry()
 
 
-def request_from(args: argparse.Namespace) -> ReproduceRequest:
-    """The request ``mocose reproduce``'s arguments make; a bad value raises before any work."""
+def named(args: argparse.Namespace) -> tuple[Registry, list[str]]:
+    """The registry and artifact names ``reproduce`` works on: study files and reruns among the
+    names join the registry, and with ``--set`` every named artifact is rerun at those values
+    (mocose.report.studies.resolve)."""
+    overrides = parse_overrides(args.set) if getattr(args, "set", None) else None
+    return resolve(args.name, registry_of(args), overrides)
+
+
+def request_from(args: argparse.Namespace, names: list[str] | None = None) -> ReproduceRequest:
+    """The request ``mocose reproduce``'s arguments make (``names``: the artifacts, default the
+    names given); a bad value raises before any work."""
     slurm = SlurmOptions(args.slurm_partition, args.slurm_time, args.slurm_gpus_per_job,
                          args.slurm_cpus_per_job, args.slurm_mem, args.slurm_max_jobs,
                          tuple(args.slurm_extra))
     extra = {"functions": args.functions} if getattr(args, "functions", None) else {}
     return ReproduceRequest.make(
-        args.name, devices=args.devices, results_dir=args.results, data_dir=args.data,
+        args.name if names is None else names, devices=args.devices, results_dir=args.results, data_dir=args.data,
         until_resolved=args.until_resolved, max_seeds=args.max_seeds, scheduler=args.scheduler,
         dry_run=args.dry_run, profile=args.profile, seeds=args.seeds, preset=args.preset,
         plots_dir=args.plots, slurm=slurm, retries=args.retries, spending=args.spending,
@@ -57,7 +68,8 @@ def request_from(args: argparse.Namespace) -> ReproduceRequest:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """Plan the missing runs of each artifact named, run them, then build its report."""
-    return reproduce(request_from(args), registry_of(args))
+    registry, names = named(args)
+    return reproduce(request_from(args, names), registry)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -155,8 +167,20 @@ def register(subparsers: Any) -> None:
                                           "and from artifact to artifact), then build its report.",
                               epilog=CLUSTER_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", nargs="+", metavar="NAME",
-                   help="artifact name(s) (see: mocose list), or all; several run one after another "
-                        "through the same job processes")
+                   help="artifact name(s) (see: mocose list), or all, or a study file FILE.yaml "
+                        "(docs/studies.md); several run one after another through the same job "
+                        "processes")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="rerun every named artifact with this config field on top of its recipe, "
+                        "e.g. --set batch_size=32 (repeatable); a cell that sets the field itself "
+                        "keeps its value; the reports are NAME+KEY=VALUE, apart from NAME's")
+    add_run_options(p)
+    p.set_defaults(func=cmd_reproduce)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options of a reproduction (``reproduce``, ``sweep``): profile, seeds, devices,
+    cluster, rounds, dry run, report."""
     _add_common(p)
     p.add_argument("--devices", default="cpu", help=f"where jobs run: {DEVICES_HELP} (default: cpu)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT|slurm",
@@ -190,4 +214,3 @@ def register(subparsers: Any) -> None:
                    help="start a fresh job process for every run (default: one per slot, reused "
                         "until a run fails)")
     add_slurm_arguments(p)
-    p.set_defaults(func=cmd_reproduce)
