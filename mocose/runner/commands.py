@@ -14,6 +14,7 @@ from typing import Any
 
 from ..config import ConfigError
 from ..presets import PRESETS, preset_configs
+from ..training import trackers
 from . import slurm, store
 from .dispatch import DEVICES_HELP
 from .job import run_job
@@ -219,7 +220,8 @@ def _reproduce_one(name: str, reg: Any, args: argparse.Namespace, results: Any, 
                       dask_options=getattr(args, "dask_options", None),
                       keep_checkpoints=args.keep_checkpoints, dry_run=args.dry_run,
                       artifact=name, progress=not args.quiet, process_per_run=args.process_per_run,
-                      out=io.StringIO() if args.json else None, keep_best=keep_best, pool=pool)
+                      out=io.StringIO() if args.json else None, keep_best=keep_best, pool=pool,
+                      report_to=getattr(args, "report_to", "none"))
     ok = summary.ok
     if not args.dry_run and not args.no_report:
         try:
@@ -442,6 +444,7 @@ def register(subparsers: Any) -> None:
                    help="start a fresh job process for every run (default: one per slot, reused "
                         "until a run fails)")
     slurm.add_arguments(p)
+    trackers.add_argument(p)
     p.set_defaults(func=cmd_reproduce)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..config import Config
+from ..training import trackers
 from . import dispatch, store
 from .job import make_spec
 from .plan import Estimate, Plan, describe, estimate, packing_gain, plan_runs
@@ -104,13 +105,14 @@ def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: s
             keep_checkpoints: bool = False, dry_run: bool = False, artifact: str = "",
             progress: bool = True, out=None, process_per_run: bool = False,
             keep_best: frozenset[str] = frozenset(), pool: dispatch.SlotPool | None = None,
-            dask_options: dict[str, Any] | None = None) -> SweepSummary:
+            dask_options: dict[str, Any] | None = None, report_to: str = "none") -> SweepSummary:
     """Plan the runs of ``pairs`` (cell, config) under ``results_dir``, show the plan, run what is
     missing (unless ``dry_run``): train the runs not done, evaluate done runs on the tasks they
     lack; return what happened. Runs in ``keep_best`` keep their best checkpoint (another
     artifact evaluates them later on more tasks). ``pool``: local slots (and their job processes)
     kept across sweeps, used instead of ``devices``' own for this one. ``dask_options``: passed to
-    :func:`~mocose.runner.dispatch.run_dask` (retries, a SLURM worker's run slots)."""
+    :func:`~mocose.runner.dispatch.run_dask` (retries, a SLURM worker's run slots). ``report_to``:
+    the tracker each trained run logs to (mocose.training.trackers; none by default)."""
     out = out or sys.stdout
     results = Path(results_dir).expanduser().resolve()
     # Jobs that will run here need their GPUs here; a plan (dry run) or a cluster does not.
@@ -126,7 +128,9 @@ def execute(pairs: Iterable[tuple[Any, Config]], *, profile: str, results_dir: s
     commit = store.git_commit()
     specs = [dict(make_spec(run.config, results_dir=results, data_dir=Path(data_dir),
                             keep_checkpoints=keep_checkpoints, git_commit=commit),
-                  keep_best=run.run_id in keep_best) for run in plan.todo]
+                  keep_best=run.run_id in keep_best,
+                  report_to=trackers.spec_entry(report_to, artifact, run.cells, store.profile_dir(results, profile)))
+             for run in plan.todo]
     specs += [dict(make_spec(run.config, results_dir=results, data_dir=Path(data_dir),
                              git_commit=commit), evaluate=run.missing_tasks) for run in plan.evaluate]
     bar = _Progress(len(specs), artifact or profile, progress)
