@@ -10,6 +10,7 @@ import sys
 COMMAND_MODULES = (
     "mocose.training.commands",    # train
     "mocose.evaluation.commands",  # eval, analyze
+    "mocose.evaluation.calibrate",  # calibrate
     "mocose.download",             # data download
     "mocose.runner.commands",      # list, reproduce
     "mocose.report.commands",      # report, claims, seeds
