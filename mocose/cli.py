@@ -11,6 +11,7 @@ from typing import Any
 COMMAND_MODULES = (
     "mocose.training.commands",    # train
     "mocose.evaluation.commands",  # eval, analyze
+    "mocose.evaluation.calibrate",  # calibrate
     "mocose.download",             # data download
     "mocose.reproduce.commands",   # list, reproduce
     "mocose.reproduce.sweep_command",  # sweep

@@ -34,6 +34,9 @@ def register(subparsers) -> None:
     p.add_argument("--classifier", default="pytorch", choices=("pytorch", "sklearn"),
                    help="transfer tasks' SentEval classifier path: pytorch (usepytorch=True, the paper's; "
                    "default) or sklearn (logistic regression)")
+    p.add_argument("--classifier-seeds", type=int, default=1, metavar="N",
+                   help="transfer tasks: also fit each classifier with N seeds (1111, 1112, ...) and report "
+                   "their mean and std (the classifier's own variance; the score stays seed 1111's)")
     p.add_argument("--half", action="store_true", help="float16 autocast (CUDA only)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run_eval)
@@ -68,14 +71,20 @@ def significant(value: float, digits: int = 4) -> str:
 
 
 def run_eval(args) -> int:
+    from .classifier_seeds import format_spread, seeds
     from .run import evaluate_model, format_tables
 
+    seeds(args.classifier_seeds)  # refuse N < 1 before loading anything
     args.pooler = _pooler(args)
     result = evaluate_model(args.model, pooler=args.pooler, tasks=",".join(args.tasks), data_dir=args.data,
                             batch_size=args.batch_size, device=args.device, half=args.half,
-                            progress=not args.no_progress and sys.stderr.isatty(), classifier=args.classifier)
+                            progress=not args.no_progress and sys.stderr.isatty(), classifier=args.classifier,
+                            classifier_seeds=args.classifier_seeds)
     print(f"{args.model} ({args.pooler}, {result['precision']}), {result['wall_time_s']:.1f} s")
     print(format_tables(result))
+    spread = format_spread(result)
+    if spread:
+        print("\n" + spread)
     _write(args.out, result)
     return 0
 

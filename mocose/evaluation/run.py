@@ -14,14 +14,15 @@ from .tasks import SHORT_NAMES, STS_TASKS, TASKS, TRANSFER_TASKS, parse_tasks
 
 
 def evaluate(enc: SentenceEncoder, tasks="sts", data_dir=None, progress: bool = True, n_jobs: int = -1,
-             classifier: str = "pytorch") -> dict:
+             classifier: str = "pytorch", classifier_seeds: int = 1) -> dict:
     """Run ``tasks`` (sts | transfer | all | a list or comma string of task names) with ``enc``.
 
     Returns {"tasks": {name: {"score": ..., details}}, "avg": {"sts": ..., "transfer": ...,
     "transfer_dev": ...}, "seconds": {name: wall seconds}}. Scores are Spearman x 100 (STS) or test
     accuracy in % (transfer; each also holds ``devacc`` and ``acc``); "avg" is the mean over the
     group's evaluated tasks (None when none was run). ``classifier``: the transfer tasks' SentEval
-    classifier path, pytorch (the paper's) or sklearn.
+    classifier path, pytorch (the paper's) or sklearn. ``classifier_seeds`` > 1: each transfer task
+    also holds ``classifier_seeds``, its classifier refitted with that many seeds (.classifier_seeds).
     """
     names = parse_tasks(tasks)
     data_dir = resolve_data_dir(data_dir)
@@ -37,6 +38,11 @@ def evaluate(enc: SentenceEncoder, tasks="sts", data_dir=None, progress: bool = 
                 from .transfer import evaluate_transfer_task  # scikit-learn: imported only when needed
 
                 results[name] = evaluate_transfer_task(enc, name, data_dir, n_jobs=n_jobs, classifier=classifier)
+                if classifier_seeds > 1:
+                    from .classifier_seeds import classifier_spread
+
+                    results[name]["classifier_seeds"] = classifier_spread(
+                        enc, name, data_dir, classifier_seeds, results[name], n_jobs, classifier)
             seconds[name] = round(time.perf_counter() - start, 2)
     finally:
         enc.progress = old
@@ -72,7 +78,7 @@ def averages(results: dict) -> dict:
 
 def evaluate_model(model: str, pooler: str = "cls_before_pooler", tasks="sts", data_dir=None,
                    batch_size: int = 128, device: str = "cpu", half: bool = False, progress: bool = True,
-                   classifier: str = "pytorch") -> dict:
+                   classifier: str = "pytorch", classifier_seeds: int = 1) -> dict:
     """Load encoder ``model`` (a name, alias or folder; mocose.model.encoders.load) and evaluate it; the
     result also names the model, pooler, data folder, precision, library versions and wall time."""
     from ..model.encoders import load, resolve
@@ -84,7 +90,7 @@ def evaluate_model(model: str, pooler: str = "cls_before_pooler", tasks="sts", d
     read_task_data(names, folder)  # a truncated data file is refused before the model loads
     net, tokenizer = load(model)
     enc = SentenceEncoder(net, tokenizer, pooler=pooler, batch_size=batch_size, device=device, half=half)
-    out = evaluate(enc, names, folder, progress=progress, classifier=classifier)
+    out = evaluate(enc, names, folder, progress=progress, classifier=classifier, classifier_seeds=classifier_seeds)
     return {"model": model, "model_path": resolve(model), "pooler": pooler, "data_dir": str(folder),
             "precision": "float16" if half else "float32", "device": device, "batch_size": batch_size,
             "max_length": enc.max_length, "classifier": classifier,

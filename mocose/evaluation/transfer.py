@@ -74,14 +74,16 @@ CLASSIFIERS = {"pytorch": "SentEval PyTorch path: logistic regression (nhid 0), 
 
 
 def evaluate_transfer_task(enc: SentenceEncoder, task: str, data_dir=None, n_jobs: int = -1,
-                           classifier: str = "pytorch") -> dict:
+                           classifier: str = "pytorch", seed: int = senteval_torch.SEED) -> dict:
     """One transfer task's result: ``score`` = ``acc`` = test accuracy (%), ``devacc`` = the dev
-    (validation) accuracy, the chosen regularisation, and the classifier path that made them."""
+    (validation) accuracy, the chosen regularisation, and the classifier path that made them.
+    ``seed``: the classifier's seed (SentEval's ``params.seed``, 1111 by default)."""
     if classifier not in CLASSIFIERS:
         raise ConfigError(f"classifier={classifier!r} is not allowed: classifier must be one of "
                           f"{', '.join(CLASSIFIERS)}")
     # both modules offer inner_kfold, kfold and split with SentEval's signatures
-    clf, kw = (senteval_torch, {}) if classifier == "pytorch" else (classifiers, {"n_jobs": n_jobs})
+    clf, kw = ((senteval_torch, {"cfg": senteval_torch.TorchClassifierConfig(seed=seed)}) if classifier == "pytorch"
+               else (classifiers, {"n_jobs": n_jobs, "seed": seed}))
     data = transfer_data(task, data_dir)
     if task in BINARY_FILES:
         x, y = data

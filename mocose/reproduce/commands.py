@@ -10,6 +10,7 @@ from ablations.overrides import parse_overrides
 from ablations.spec import Registry
 from ..presets import PRESETS, preset_configs
 from ..runner import store
+from ..training import trackers
 from ..runner.slots import DEVICES_HELP, parse_devices
 from ..runner.plan import describe, plan_runs, results_root
 from ..runner.slurm import SlurmOptions
@@ -63,7 +64,7 @@ def request_from(args: argparse.Namespace, names: list[str] | None = None) -> Re
         dry_run=args.dry_run, profile=args.profile, seeds=args.seeds, preset=args.preset,
         plots_dir=args.plots, slurm=slurm, retries=args.retries, spending=args.spending,
         keep_checkpoints=args.keep_checkpoints, json=args.json, quiet=args.quiet,
-        report=not args.no_report, process_per_run=args.process_per_run, **extra)
+        report=not args.no_report, process_per_run=args.process_per_run, report_to=args.report_to, **extra)
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -182,6 +183,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     """The options of a reproduction (``reproduce``, ``sweep``): profile, seeds, devices,
     cluster, rounds, dry run, report."""
     _add_common(p)
+    trackers.add_argument(p)
     p.add_argument("--devices", default="cpu", help=f"where jobs run: {DEVICES_HELP} (default: cpu)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT|slurm",
                    help="send the jobs to this Dask scheduler, or (slurm) to worker jobs on this "

@@ -52,6 +52,7 @@ class ReproduceRequest:
     report: bool = True
     process_per_run: bool = False
     functions: JobFunctions = field(default_factory=JobFunctions)
+    report_to: str = "none"
 
     def __post_init__(self) -> None:
         if not self.names:
@@ -120,7 +121,7 @@ class ReproduceRequest:
                             dask=dict(dask) if dask is not None else {"retries": self.retries},
                             keep_checkpoints=self.keep_checkpoints, dry_run=self.dry_run,
                             progress=not self.quiet, process_per_run=self.process_per_run,
-                            functions=self.functions)
+                            functions=self.functions, report_to=self.report_to)
 
     def replace(self, **changes: Any) -> "ReproduceRequest":
         return dataclasses.replace(self, **changes)

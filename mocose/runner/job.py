@@ -157,7 +157,8 @@ def run_job(spec: dict[str, Any]) -> int:
             run = experiment_function(spec["experiment"])
             _pin_threads(spec.get("threads"))
             body = run(config, Path(spec["data_dir"]), work_dir, device=spec.get("device", "cpu"),
-                       resume=True, progress=bool(spec.get("progress", False)))
+                       resume=True, progress=bool(spec.get("progress", False)),
+                       **({"report_to": spec["report_to"]} if spec.get("report_to") else {}))
             if not isinstance(body, dict) or "status" not in body:
                 raise TypeError(f"the experiment function returned {type(body).__name__}, "
                                 "not a result body with a 'status'")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..config import Config
+from ..training import trackers
 from . import dispatch, store
 from .slots import Slot, gpu_share, wants_gpu
 from .job import JobFunctions, make_spec
@@ -118,6 +119,7 @@ class SweepOptions:
     progress: bool = True
     process_per_run: bool = False
     functions: JobFunctions = JobFunctions()
+    report_to: str = "none"  # the tracker each trained run logs to (mocose.training.trackers)
 
 
 def execute(pairs: Iterable[tuple[Any, Config]], options: SweepOptions, slots: Sequence[Slot], *,
@@ -145,7 +147,10 @@ def execute(pairs: Iterable[tuple[Any, Config]], options: SweepOptions, slots: S
     common = dict(results_dir=results, data_dir=options.data_dir, git_commit=commit,
                   functions=options.functions)
     specs = [dict(make_spec(run.config, keep_checkpoints=options.keep_checkpoints, **common),
-                  keep_best=run.run_id in keep_best) for run in plan.todo]
+                  keep_best=run.run_id in keep_best,
+                  report_to=trackers.spec_entry(options.report_to, artifact, run.cells,
+                                                store.profile_dir(results, profile)))
+             for run in plan.todo]
     specs += [dict(make_spec(run.config, **common), evaluate=run.missing_tasks) for run in plan.evaluate]
     bar = _Progress(len(specs), artifact or profile, options.progress)
     try:

@@ -9,10 +9,12 @@ from typing import Any
 from ..config import Config, parse_assignments
 from ..data import resolve_data_dir
 from ..device import resolve_device
+from ..evaluation.run import format_tables
 from ..evaluation.trained import evaluate_checkpoint
 from ..presets import PRESETS, apply_preset
 from ..profiles import load_profile, profile_names
 from ..provenance import versions
+from . import trackers
 from .loop import train
 from .run_folder import check_resumable
 
@@ -49,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="deterministic kernels (torch and cuBLAS): a resumed run repeats a straight one")
     p.add_argument("--evaluate", action="store_true", help="then evaluate the best checkpoint on the seven STS tasks")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    trackers.add_argument(p)
     p.set_defaults(func=_main)
 
 
@@ -57,10 +60,23 @@ def _main(args: argparse.Namespace) -> int:
     resolve_data_dir(args.data)  # fail before loading anything
     device = resolve_device(args.device)
     check_resumable(Path(args.out), args.resume)
+    # a run of `mocose train` is its own artifact "train", its cell the run folder's name
+    tracker = trackers.open_tracker(args.report_to, trackers.RunName(
+        "train", Path(args.out).resolve().name, config.train.seed, Path(args.out) / "runs", config.flat()))
+    try:
+        return _train_and_evaluate(args, config, device, tracker)
+    finally:
+        tracker.close()
+
+
+def _train_and_evaluate(args: argparse.Namespace, config: Config, device: str, tracker: trackers.Tracker) -> int:
     summary = train(config, args.out, args.data, device, args.resume, not args.quiet, args.deterministic,
-                    overwrite=args.overwrite, allow_config_change=args.allow_config_change)
+                    overwrite=args.overwrite, allow_config_change=args.allow_config_change,
+                    on_record=tracker.log)
+    final = {"best_score": summary["best_score"], "best_step": summary["best_step"]}
+    best = "none" if summary["best_score"] is None else f"{summary['best_score']:.2f}"
     print(f"trained {config.model.method} ({config.profile} profile, preset {summary['preset']}, {summary['steps']} steps, "
-          f"{summary['wall_time']:.0f} s); best {config.train.selection} = {summary['best_score']} "
+          f"{summary['wall_time']:.0f} s); best {config.train.selection} = {best} "
           f"at step {summary['best_step']}{' (collapsed)' if summary['collapsed'] else ''}")
     print(f"checkpoint: {summary['best_checkpoint']}  log: {Path(args.out) / 'metrics.jsonl'}")
     if args.evaluate:
@@ -68,5 +84,8 @@ def _main(args: argparse.Namespace) -> int:
                                      not args.quiet)
         record = {**result.to_dict(), "versions": versions()}
         (Path(args.out) / "eval.json").write_text(json.dumps(record, indent=2))
+        final.update(trackers.final_scores(record))
+        print(format_tables(record))
         print(f"STS avg = {result.avg['sts']:.2f}; details in {Path(args.out) / 'eval.json'}")
+    tracker.log_final(trackers.scalars(final))
     return 0

@@ -15,11 +15,25 @@ from ..evaluation.trained import CheckpointEvaluation, evaluate_checkpoint
 from ..model import encoders
 from ..mtd import mtd
 from ..presets import preset_name
+from . import trackers
 from .loop import train
 
 
 def run_experiment(config: Config, data_dir: Path, work_dir: Path, device: str = "cpu",
-                   resume: bool = True, progress: bool = True) -> dict[str, Any]:
+                   resume: bool = True, progress: bool = True, report_to: dict | None = None) -> dict[str, Any]:
+    """Train, evaluate and analyse one run; its result body. ``report_to``: a job spec's tracker
+    entry (mocose.training.trackers.spec_entry; None: none)."""
+    tracker = trackers.open_from_spec(report_to, config)
+    try:
+        body = _run_experiment(config, data_dir, work_dir, device, resume, progress, tracker)
+        tracker.log_final(trackers.final_scores(body["metrics"]))
+        return body
+    finally:
+        tracker.close()
+
+
+def _run_experiment(config: Config, data_dir: Path, work_dir: Path, device: str, resume: bool, progress: bool,
+                    tracker: trackers.Tracker) -> dict[str, Any]:
     work_dir = Path(work_dir)
     device = resolve_device(device)
     set_matmul_precision(config.train.matmul_precision)  # training sets it too; evaluation uses it
@@ -27,7 +41,7 @@ def run_experiment(config: Config, data_dir: Path, work_dir: Path, device: str =
         training: dict[str, Any] = {"steps": 0, "selection": None, "collapsed": False, "curve": []}
         evaluated, checkpoint = config.model.encoder, encoders.resolve(config.model.encoder)
     else:
-        training = train(config, work_dir, data_dir, device, resume=resume, progress=progress)
+        training = train(config, work_dir, data_dir, device, resume=resume, progress=progress, on_record=tracker.log)
         evaluated = checkpoint = training.pop("best_checkpoint")
     result = evaluate_checkpoint(config, evaluated, config.eval.eval_tasks, data_dir, device, progress,
                                  analyse=True)

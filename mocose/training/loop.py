@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -154,7 +154,7 @@ def _step_record(run: Run, step: int, out) -> dict[str, Any]:
     return record
 
 
-def _loop(run: Run, done: Progress, progress: bool) -> None:
+def _loop(run: Run, done: Progress, progress: bool, on_record: Callable[[dict], None] | None = None) -> None:
     """Train from ``done.step`` to the last step: log, validate, save states.
 
     The loop never waits on the device between log points: a step's loss is read only when it is
@@ -181,6 +181,8 @@ def _loop(run: Run, done: Progress, progress: bool) -> None:
                 bar.set_postfix(loss=f"{record['loss']:.3f}", dev="-" if dev is None else f"{dev:.2f}")
                 log.write(json.dumps(record) + "\n")
                 log.flush()
+                if on_record is not None:  # a tracker (--report-to) gets the line metrics.jsonl got
+                    on_record(record)
             if step % save_every == 0 and step < total:
                 _save_state(run, done)
             bar.update(1)
@@ -189,12 +191,14 @@ def _loop(run: Run, done: Progress, progress: bool) -> None:
 
 def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = None, device: str = "cpu",
           resume: bool = False, progress: bool = True, deterministic: bool = False,
-          overwrite: bool = False, allow_config_change: bool = False) -> dict[str, Any]:
+          overwrite: bool = False, allow_config_change: bool = False,
+          on_record: Callable[[dict], None] | None = None) -> dict[str, Any]:
     """Train ``config`` into ``out_dir``; returns the summary also written to ``train.json``.
 
     ``resume`` continues from ``out_dir/state`` when there is one (a fresh start when the run was
     killed before its first save); ``out_dir`` holding another run is refused unless ``overwrite``;
-    resuming with another config is refused unless ``allow_config_change``.
+    resuming with another config is refused unless ``allow_config_change``. ``on_record`` is
+    called with every record written to metrics.jsonl (the trackers of ``--report-to``).
     """
     if config.model.method == "none":
         raise ValueError("method 'none' trains nothing: evaluate the encoder with `mocose eval`")
@@ -213,7 +217,7 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
     else:
         (out / "metrics.jsonl").unlink(missing_ok=True)
         done = Progress()
-    _loop(run, done, progress)
+    _loop(run, done, progress, on_record)
     if not (out / "best").is_dir():  # no finite validation score: keep the last weights
         _save_best(run, done.step, None)
     best = done.best

@@ -3,7 +3,8 @@
 A run's folder holds ``metrics.jsonl`` (one line per logged step), ``best/`` (the selected
 checkpoint, a Hugging Face encoder folder plus heads), ``state/`` (everything needed to resume
 after a kill: model, optimizer, RNG, counters, curve), ``train.json`` (the summary of a finished
-run) and ``eval.json`` (``--evaluate``). The checks here run before anything is written.
+run), ``eval.json`` (``--evaluate``) and ``runs/`` (TensorBoard's event files, ``--report-to
+tensorboard``). The checks here run before anything is written.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 from ..config import Config, ConfigError
 from ..model.checkpoint import CheckpointError, check_model_folder, read_tree_json, recover_folder
 
-RUN_FILES = ("metrics.jsonl", "state", "best", "last", "train.json", "eval.json")
+RUN_FILES = ("metrics.jsonl", "state", "best", "last", "train.json", "eval.json", "runs")  # runs: TensorBoard's
 STATE_FILES = ("state.json", "state.safetensors")
 
 
