@@ -51,7 +51,7 @@ TESTS = Path(__file__).resolve().parent
 
 def fake_sweep_env(tmp_path: Path, monkeypatch) -> Path:
     """A sweep's surroundings for the fake registries: the tests folder importable by the job
-    processes (they call test_runner's fake experiment), a tiny data folder under ``tmp_path``."""
+    processes (they call test_runner_sweep's fake experiment), a tiny data folder under ``tmp_path``."""
     (tmp_path / "data" / "senteval").mkdir(parents=True)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(TESTS)]))
     monkeypatch.delenv("MOCOSE_FAKE_SLEEP", raising=False)
@@ -67,11 +67,11 @@ def mocose_with(module: str, *args: str, functions: str = "FUNCTIONS") -> list[s
 def sweep(pairs, *, devices: str = "cpu", artifact: str = "", keep_best=frozenset(), pool=None, out=None,
           functions=None, **options):
     """``mocose.runner.execute`` over ``pairs`` with SweepOptions made of ``options`` (folders as
-    given), the slots of ``devices`` and ``functions`` (default: test_runner's fake experiment)."""
+    given), the slots of ``devices`` and ``functions`` (default: test_runner_sweep's fake experiment)."""
     from mocose.runner import JobFunctions, SweepOptions, execute, parse_devices
 
     for key in ("results_dir", "data_dir"):
         options[key] = Path(options[key]).expanduser().resolve()
-    opts = SweepOptions(functions=functions or JobFunctions(train="test_runner:fake_experiment"), **options)
+    opts = SweepOptions(functions=functions or JobFunctions(train="test_runner_sweep:fake_experiment"), **options)
     slots = parse_devices(devices, local=not opts.scheduler and not opts.dry_run)
     return execute(pairs, opts, slots, artifact=artifact, keep_best=keep_best, pool=pool, out=out)

@@ -20,7 +20,7 @@ fed by a column of ones in X), streams are batched with ``bmm``, Adam runs on wh
 early stopping is a per-classifier mask. Each stream draws its minibatches from its own
 ``RandomState(seed)`` exactly as SentEval's classifier does, so each classifier sees the same
 minibatches in the same order as in SentEval; the numbers differ from a loop over
-``nn.Linear`` only by float summation order (see tests/test_eval_classifiers.py).
+``nn.Linear`` only by float summation order (see tests/test_evaluation_classifiers.py).
 
 Protocols (``regs = [1e-5, 1e-4, 1e-3, 1e-2]`` for all three, as SentEval's PyTorch path):
 - inner k-fold (MR, CR, SUBJ, MPQA): outer StratifiedKFold(k, shuffle, 1111), and in each outer

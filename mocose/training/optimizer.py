@@ -32,7 +32,7 @@ class HFAdamW(torch.optim.AdamW):
     epsilon ``eps / sqrt(1 - b2^t)`` at step t, so each step sets that epsilon and lets torch do
     the update (its foreach kernels, or ``fused`` on CUDA: one kernel for all parameters); the
     weight decay is taken out of torch's step and applied after it, ``p -= lr * wd * p``, as
-    transformers does. The two forms agree to float rounding (``tests/test_optimizer.py``), and
+    transformers does. The two forms agree to float rounding (``tests/test_training_optimizer.py``), and
     the authors' trajectory test holds the result to their losses.
     """
 

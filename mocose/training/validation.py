@@ -29,7 +29,7 @@ class ValidationSet:
     The batches are the ones the suite's encoder builds (:func:`~mocose.evaluation.encode.padded_batches`:
     the distinct dev sentences longest first, then the sample's sentences not among them), so the
     scores are those of :func:`~mocose.evaluation.stsb_dev_spearman` and
-    :func:`~mocose.evaluation.alignment_uniformity` on the same model (``tests/test_validation.py``),
+    :func:`~mocose.evaluation.alignment_uniformity` on the same model (``tests/test_training_validation.py``),
     and an evaluation-time augmentation draws what it drew there.
     """
 

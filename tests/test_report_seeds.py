@@ -1,6 +1,6 @@
 """Seeds per claim (``mocose seeds``) and ``mocose reproduce --until-resolved``: planning worked by
 hand on synthetic runs, the JSON shape, and a sweep over a registry defined here (``REGISTRY``,
-given to the command by tests/mocose_with.py) whose runs the fake experiment of test_runner makes
+given to the command by tests/mocose_with.py) whose runs the fake experiment of test_runner_sweep makes
 in seconds."""
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ REGISTRY = Registry((
          Cell("c", {"ema_decay": 0.801}, paper=75.0), Cell("d", {"ema_decay": 0.8}, paper=74.0)),
         claims=(Claim("a beats b", (beats("a", "b"),)), Claim("c beats d", (beats("c", "d"),)))),
 ))
-FUNCTIONS = JobFunctions(train="test_runner:fake_experiment")
+FUNCTIONS = JobFunctions(train="test_runner_sweep:fake_experiment")
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def env(tmp_path, monkeypatch):
 
 
 def reproduce(tmp: Path, *extra: str) -> subprocess.CompletedProcess:
-    cmd = [*mocose_with("test_seeds", "reproduce", "duel"), "--profile", PROFILE,
+    cmd = [*mocose_with("test_report_seeds", "reproduce", "duel"), "--profile", PROFILE,
            "--results", str(tmp / "results"), "--data", str(tmp / "data"), "--no-report", "--quiet",
            "--seeds", "2", "--until-resolved", "--max-seeds", "4", *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)

@@ -77,7 +77,7 @@ def env() -> dict[str, str]:
 
 
 def reproduce(results: Path) -> list[str]:
-    return [*mocose_with("test_fault_injection", "reproduce", "tiny", functions="-"), "--profile", "smoke", "--seeds", "1",
+    return [*mocose_with("test_runner_fault_injection", "reproduce", "tiny", functions="-"), "--profile", "smoke", "--seeds", "1",
             "--results", str(results), "--no-report", "--quiet"]
 
 

@@ -32,7 +32,7 @@ REGISTRY = Registry((
     Artifact("stsb_one", "STS-B", "table", _CELLS[:1], evaluation="STSBenchmark", metric="STSBenchmark"),
     Artifact("trec_one", "TREC", "table", _CELLS[:1], evaluation="TREC", metric="TREC"),
 ))
-FUNCTIONS = JobFunctions(train="test_shared_runs:fake_experiment", evaluate="test_shared_runs:fake_evaluate")
+FUNCTIONS = JobFunctions(train="test_runner_shared_runs:fake_experiment", evaluate="test_runner_shared_runs:fake_evaluate")
 get = REGISTRY.get
 
 
@@ -76,7 +76,7 @@ def env(tmp_path, monkeypatch):
 
 
 def reproduce(tmp: Path, name: str, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*mocose_with("test_shared_runs", "reproduce", name), "--profile",
+    return subprocess.run([*mocose_with("test_runner_shared_runs", "reproduce", name), "--profile",
                            PROFILE, "--results", str(tmp / "results"), "--data", str(tmp / "data"),
                            "--no-report", "--quiet", "--seeds", "2", *extra],
                           capture_output=True, text=True, timeout=300)
@@ -152,7 +152,7 @@ def test_smoke_transfer_after_sts_trains_nothing(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(TESTS)]))
 
     def run(name: str, *extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run([*mocose_with("test_shared_runs", "reproduce", name, functions="-"), "--profile",
+        return subprocess.run([*mocose_with("test_runner_shared_runs", "reproduce", name, functions="-"), "--profile",
                                PROFILE, "--results", str(tmp_path / "results"), "--data", data,
                                "--no-report", "--quiet", "--seeds", "1", *extra],
                               capture_output=True, text=True, timeout=900, env=env)

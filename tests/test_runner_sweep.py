@@ -1,7 +1,7 @@
 """The job runner: planning, atomic result files, failure isolation, SIGKILL and restart, Dask.
 
 The runs here call a fake experiment function defined in this file (the job processes import it
-as ``test_runner:fake_experiment``, the job functions the sweep is given), over a small registry
+as ``test_runner_sweep:fake_experiment``, the job functions the sweep is given), over a small registry
 of real artifacts also defined here (``REGISTRY``, given to the command by tests/mocose_with.py),
 so each test takes seconds.
 """
@@ -83,7 +83,7 @@ def fake_artifact(name: str, etas: tuple) -> Artifact:
 ETAS = {"sweep": (0.8, 0.85, 0.9, 0.95), "broken": (0.8, RAISES, EXITS_137, SEGFAULTS, 0.9),
         "long": (0.81, 0.82, 0.83, 0.84, 0.86, 0.87)}
 REGISTRY = Registry(tuple(fake_artifact(name, etas) for name, etas in sorted(ETAS.items())))
-FUNCTIONS = JobFunctions(train="test_runner:fake_experiment")
+FUNCTIONS = JobFunctions(train="test_runner_sweep:fake_experiment")
 names, get = REGISTRY.names, REGISTRY.get
 
 
@@ -98,7 +98,7 @@ def env(tmp_path, monkeypatch):
 
 
 def reproduce_cmd(tmp: Path, name: str, *extra: str) -> list[str]:
-    return [*mocose_with("test_runner", "reproduce", name), "--profile", PROFILE,
+    return [*mocose_with("test_runner_sweep", "reproduce", name), "--profile", PROFILE,
             "--results", str(tmp / "results"), "--data", str(tmp / "data"), "--no-report",
             "--quiet", "--seeds", "1", *extra]
 
@@ -450,7 +450,7 @@ def run_all_logged(env: Path, devices: str) -> tuple[subprocess.CompletedProcess
     wrapper.write_text("#!/bin/sh\n"
                        f'echo "$@" >> {calls}\n'
                        'if [ "$1" = report ]; then exit 0; fi\n'
-                       f'exec {" ".join(mocose_with("test_runner"))} "$@"\n')
+                       f'exec {" ".join(mocose_with("test_runner_sweep"))} "$@"\n')
     wrapper.chmod(0o755)
     done = subprocess.run([str(ROOT / "run_all.sh"), "--profile", PROFILE, "--devices", devices,
                            "--seeds", "1", "--data", str(env / "data"), "--results", str(env / "results")],
@@ -488,7 +488,7 @@ def test_run_all_dry_run_counts_distinct_runs_and_runs_nothing(env):
 
     done = subprocess.run([str(ROOT / "run_all.sh"), "--profile", PROFILE, "--devices", "cpu:2", "--dry-run",
                            "--seeds", "1", "--data", str(env / "data"), "--results", str(env / "results")],
-                          env=dict(os.environ, MOCOSE=" ".join(mocose_with("test_runner"))),
+                          env=dict(os.environ, MOCOSE=" ".join(mocose_with("test_runner_sweep"))),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     device = 13 * 16 * STEP_SECONDS[PROFILE, "cpu"] + 13 * RUN_SECONDS[PROFILE, "cpu"]
