@@ -4,36 +4,16 @@ from __future__ import annotations
 
 import statistics
 
-import numpy as np
 import pytest
 import torch
 
-from mocose.data import write_manifest
-
-
-class BagOfWords:
-    """A stand-in encoder: word counts over a small vocabulary (the classes are learnable)."""
-
-    VOCAB = ("alpha", "beta", "gamma", "delta", "who", "where")
-    progress = False
-
-    def encode(self, sentences, desc=None):
-        return np.array([[s.split().count(w) for w in self.VOCAB] for s in sentences], dtype=np.float32)
+import test_evaluation_classifiers as classifiers_tests
+from test_evaluation_classifiers import BagOfWords
 
 
 def write_trec(folder) -> None:
     """A small TREC (3 classes with a noisy cue word), declared by md5 as hand-made files."""
-    rng = np.random.default_rng(0)
-    (folder / "senteval" / "TREC").mkdir(parents=True, exist_ok=True)
-    for name, n in (("train_5500.label", 60), ("TREC_10.label", 30)):
-        lines = []
-        for i in range(n):
-            cls = ("HUM", "LOC", "NUM")[i % 3]
-            words = rng.choice(BagOfWords.VOCAB + ("x", "y"), size=rng.integers(2, 7)).tolist()
-            cue = {"HUM": "who", "LOC": "where", "NUM": "gamma"}[cls] if rng.random() < 0.6 else "x"
-            lines.append(f"{cls}:sub {' '.join(words + [cue])} ?")
-        (folder / "senteval" / "TREC" / name).write_text("\n".join(lines) + "\n", encoding="latin-1")
-    write_manifest(folder / "senteval")
+    classifiers_tests.write_trec(folder, 0, sizes=(60, 30), cue_rate=0.6)
 
 
 @pytest.fixture

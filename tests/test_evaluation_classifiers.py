@@ -261,15 +261,16 @@ class BagOfWords:
         return np.array([[s.split().count(w) for w in self.VOCAB] for s in sentences], dtype=np.float32)
 
 
-def write_trec(folder, seed):
+def write_trec(folder, seed, sizes=(42, 18), cue_rate=0.7):
+    """A small TREC (3 classes, a cue word in ``cue_rate`` of the questions), declared by md5."""
     rng = np.random.default_rng(seed)
     (folder / "senteval" / "TREC").mkdir(parents=True, exist_ok=True)
-    for name, n in (("train_5500.label", 42), ("TREC_10.label", 18)):
+    for name, n in zip(("train_5500.label", "TREC_10.label"), sizes):
         lines = []
         for i in range(n):
             cls = ("HUM", "LOC", "NUM")[i % 3]
             words = rng.choice(BagOfWords.VOCAB + ("x", "y"), size=rng.integers(2, 7)).tolist()
-            cue = {"HUM": "who", "LOC": "where", "NUM": "gamma"}[cls] if rng.random() < 0.7 else "x"
+            cue = {"HUM": "who", "LOC": "where", "NUM": "gamma"}[cls] if rng.random() < cue_rate else "x"
             lines.append(f"{cls}:sub {' '.join(words + [cue])} ?")
         (folder / "senteval" / "TREC" / name).write_text("\n".join(lines) + "\n", encoding="latin-1")
     write_manifest(folder / "senteval")  # hand-made files, not SentEval's: declared by md5

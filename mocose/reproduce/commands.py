@@ -16,7 +16,8 @@ from ..runner.plan import describe, plan_runs, results_root
 from ..runner.slurm import SlurmOptions
 from ..report.studies import resolve
 from ..runner.sweep import cost_of, describe_slots
-from .pipeline import default_registry, reproduce
+from ..report.commands import registry_of
+from .pipeline import reproduce
 from .request import DEFAULT_MAX_SEEDS, DEFAULT_SEEDS, SPENDINGS, ReproduceRequest
 
 CLUSTER_HELP = """\
@@ -36,11 +37,6 @@ A run whose worker or job is lost (scancel, preemption, time limit) starts again
 state, up to --retries times. (--devices cudaxK submits every job with resources={'GPU': 1/K}; without cuda, jobs run on the
 workers' CPUs). Workers need mocose installed and the results and data folders on a shared file
 system."""
-
-
-def registry_of(args: argparse.Namespace) -> Registry:
-    """The registry the command line was given (``mocose.cli.main(argv, registry=...)``), else the paper's."""
-    return getattr(args, "registry", None) or default_registry()
 
 
 def named(args: argparse.Namespace) -> tuple[Registry, list[str]]:
