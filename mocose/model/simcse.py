@@ -2,7 +2,6 @@
 with dropout, an MLP over [CLS] in training, in-batch negatives only."""
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from ..config import Config
@@ -32,7 +31,11 @@ class SimCSE(ContrastiveModel):
 
     def forward(self, batch: Batch) -> StepOutput:
         ids, mask = batch.input_ids, batch.attention_mask
-        two_ids, two_mask = torch.cat([ids, ids]), torch.cat([mask, mask])  # one pass, two dropout masks
+        # One pass, two dropout masks, laid out as SimCSE's cl_forward: (bs, 2, len) viewed as
+        # (bs*2, len), each sentence in two adjacent rows, so that under one seed both draw the
+        # same masks (tests/test_simcse_trajectory.py).
+        two_ids, two_mask = ids.repeat_interleave(2, dim=0), mask.repeat_interleave(2, dim=0)
         z = self.mlp(augmented_cls(self.encoder, self.augment, two_ids, two_mask, "online", self.run_cls))
-        z1, z2 = z[: ids.shape[0]], z[ids.shape[0]:]
+        z = z.view(ids.shape[0], 2, z.shape[-1])
+        z1, z2 = z[:, 0], z[:, 1]
         return StepOutput(info_nce(z1, z2, None, self.temperature), z2.detach(), 0)
