@@ -74,7 +74,7 @@ def test_seeds_simulate_json(capsys):
 
 
 def test_seeds_of_table1_lists_every_claim(tmp_path, capsys):
-    from test_report import write_result
+    from test_report_build import write_result
 
     for i, (mocose, simcse) in enumerate([(77.0, 76.0), (77.5, 76.2), (76.8, 76.1)]):
         write_result(tmp_path, "table1", "MoCoSE", i, sts=mocose)

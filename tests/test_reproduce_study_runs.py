@@ -1,7 +1,7 @@
 """Study files and ``reproduce --set`` run, report, test claims and share runs as paper artifacts do.
 
 The fast tests give the command the paper's registry (``REGISTRY``) and this module's fake
-experiment (``FUNCTIONS``, called by the job processes as ``test_study_runs:fake_experiment``):
+experiment (``FUNCTIONS``, called by the job processes as ``test_reproduce_study_runs:fake_experiment``):
 each run takes milliseconds and scores a number worked out from its config, so a test knows which
 cell wins. The slow ones train the tiny BERT on the smoke profile for real (and on SLURM).
 """
@@ -29,7 +29,7 @@ BASE_SEED = load_profile(PROFILE).train.seed
 # The paper's Table 3 alone: what the study is compared with (a small registry keeps each report's
 # index short).
 REGISTRY = Registry((ablations.get("table3"),))
-FUNCTIONS = JobFunctions(train="test_study_runs:fake_experiment")
+FUNCTIONS = JobFunctions(train="test_reproduce_study_runs:fake_experiment")
 
 
 def fake_score(config) -> float:
@@ -215,7 +215,7 @@ def test_a_real_study_of_2_cells_by_2_seeds_on_the_smoke_profile(tmp_path):
 @pytest.mark.slurm
 @pytest.mark.skipif(shutil.which("sbatch") is None, reason="needs SLURM (sbatch)")
 def test_a_study_file_runs_on_slurm(tmp_path):
-    from test_slurm import SLURM_ARGS, our_jobs
+    from test_runner_slurm import SLURM_ARGS, our_jobs
 
     assert our_jobs() == [], "a mocose job is already queued"
     study = tmp_path / "slurm_study.yaml"

@@ -1,11 +1,11 @@
 """``mocose sweep NAME --set k=v1,v2``: writes the study file it runs, and that file reruns with
-nothing trained (the fake experiment and registry of tests/test_study_runs.py)."""
+nothing trained (the fake experiment and registry of tests/test_reproduce_study_runs.py)."""
 from __future__ import annotations
 
 import json
 
 import pytest
-from test_study_runs import PROFILE, env, mocose, trained  # noqa: F401 - env is a fixture
+from test_reproduce_study_runs import PROFILE, env, mocose, trained  # noqa: F401 - env is a fixture
 
 from ablations.study import load_study
 from mocose.cli import main
