@@ -36,6 +36,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "eval_steps": 8,
         "queue_size": 64,
         "ema_total_steps": 0,
+        "eval_last": False,  # seconds a run: the last model's evaluation would double CI's sweep
     },
 }
 

@@ -26,14 +26,16 @@ def by_hand(data: dict) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def test_a_run_id_hashes_every_field_but_the_evaluation_tasks():
+def test_a_run_id_hashes_every_field_but_what_it_is_evaluated_on():
     config = load_profile(PROFILE)
     data = config.to_dict()
     data["eval"].pop("eval_tasks")
+    data["eval"].pop("eval_last")
     assert config.digest() == by_hand(data)
     assert config.override({"eval_tasks": "transfer"}).digest() == config.digest()
+    assert config.override({"eval_last": True}).digest() == config.digest()
     assert config.override({"ema_decay": 0.9}).digest() != config.digest()
-    assert IDENTITY_EXCLUDED == ("eval_tasks",)
+    assert IDENTITY_EXCLUDED == ("eval_tasks", "eval_last")
 
 
 def test_a_field_at_its_neutral_value_hashes_as_if_it_were_not_there():
@@ -42,6 +44,7 @@ def test_a_field_at_its_neutral_value_hashes_as_if_it_were_not_there():
     data = load_profile(PROFILE).to_dict()
     before = {concern: dict(values) if isinstance(values, dict) else values for concern, values in data.items()}
     before["eval"].pop("eval_tasks")
+    before["eval"].pop("eval_last")
     del before["train"]["compile"]  # as if `compile` had not existed yet
     neutral = {"compile": data["train"]["compile"]}
     assert by_hand(identity(data, IDENTITY_EXCLUDED, neutral)) == by_hand(before)

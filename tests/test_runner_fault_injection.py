@@ -33,8 +33,8 @@ TESTS = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("MOCOSE_DATA") or ROOT.parent / "shared" / "data")
 SMALL = {"train_sentences": 48, "batch_size": 8, "eval_steps": 3, "max_steps": 6, "queue_size": 16,
          "eval_tasks": "STSBenchmark"}
-KILLS_REPRODUCE = 10  # half of them hit the sweep process, half a job process
-KILLS_TRAIN = 10
+KILLS_REPRODUCE = 6  # half of them hit the sweep process, half a job process
+KILLS_TRAIN = 6
 SEED = 20221
 # Fields that say when and where a run was made, not what it found.
 PROVENANCE = {"wall_time", "created", "host", "device", "versions", "git_commit", "seconds", "wall_time_s"}

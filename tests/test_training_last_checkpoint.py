@@ -13,7 +13,7 @@ from mocose.training import validation as validation_mod
 from mocose.training.experiment import run_experiment
 
 SMALL = {"encoder": "tiny-random-bert", "train_sentences": 56, "batch_size": 8, "eval_steps": 3,
-         "max_steps": 7, "queue_size": 16, "eval_tasks": "STSBenchmark"}
+         "max_steps": 7, "queue_size": 16, "eval_tasks": "STSBenchmark", "eval_last": True}
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +35,13 @@ def test_the_last_model_is_evaluated_apart_from_the_selected_one(tmp_path):
     best = evaluate_model(body["best_checkpoint"], pooler=config.eval.eval_pooler, tasks="STSBenchmark",
                           data_dir=data, progress=False)
     assert body["metrics"]["tasks"]["STSBenchmark"]["score"] == pytest.approx(best["tasks"]["STSBenchmark"]["score"], abs=1e-9)
+
+
+def test_without_eval_last_the_last_model_is_not_recorded(tmp_path):
+    data = Path(os.environ["MOCOSE_DATA"])
+    config = load_profile("smoke").override({**SMALL, "max_steps": 3, "eval_steps": 3, "eval_last": False})
+    assert config.digest() == config.override({"eval_last": True}).digest()  # the same run either way
+    assert run_experiment(config, data, tmp_path / "work", progress=False)["last"] is None
 
 
 def test_a_run_whose_last_step_was_selected_reuses_its_scores(tmp_path):

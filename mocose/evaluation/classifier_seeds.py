@@ -61,7 +61,7 @@ def average_spread(tasks: dict) -> dict | None:
 def format_spread(result: dict) -> str:
     """The printed table: dev and test accuracy, mean and std over the classifier seeds, per task
     and for the average (the average's std is that of the per-seed averages)."""
-    from .run import SHORT_NAMES
+    from .tasks import SHORT_NAMES
     from .tasks import TRANSFER_TASKS
 
     tasks = {t: result["tasks"][t] for t in TRANSFER_TASKS if "classifier_seeds" in result["tasks"].get(t, {})}

@@ -66,7 +66,7 @@ def last_record(config: Config, training: dict[str, Any], best_checkpoint: str |
     selected one was, or the selected one's own scores when it is the last step's; None for an
     encoder that trains nothing."""
     last = training.pop("last_checkpoint", None)
-    if last is None:
+    if last is None or not config.eval.eval_last:
         return None
     if Path(last).resolve() == Path(best_checkpoint).resolve():
         return {"step": training["steps"], "same_as_best": True, "metrics": best.metrics()}
