@@ -1,12 +1,14 @@
 """`./run_all.sh --profile smoke` end to end: every artifact of the registry trained, evaluated
 and reported with the real code. Runs whose text augmentation needs a model this machine lacks
 must fail loudly, naming the model; every other run must succeed."""
+import hashlib
 import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 
 import ablations
 from mocose.runner import load_results
@@ -49,8 +51,17 @@ def check_outputs(results: Path, plots: Path, returncode: int, log: str) -> None
                         if c.augment.text_augment in MODEL_AUGMENTS and _unavailable_here(c.augment.text_augment)}
     finished = load_results(results, "smoke")
     assert set(finished) == set(wanted) - expected_missing, log
+    data = Path(os.environ["MOCOSE_DATA"])
+    md5 = {name: hashlib.md5((data / name).read_bytes()).hexdigest()
+           for name in ("senteval/STS/STSBenchmark/sts-dev.csv", "senteval/STS/STSBenchmark/sts-test.csv")}
     for r in finished.values():
         assert r["status"] in ("ok", "collapsed") and r["profile"] == "smoke"
+        env = r["environment"]  # the files the run read, with their md5 computed here
+        assert env["versions"]["torch"] == torch.__version__ and env["gpu"] == "none"
+        if "STSBenchmark" in r["evaluated_tasks"]:
+            assert env["data"]["senteval/STS/STSBenchmark/sts-test.csv"] == md5["senteval/STS/STSBenchmark/sts-test.csv"]
+        if r["training"]["steps"]:  # validated on STS-B dev
+            assert env["data"]["senteval/STS/STSBenchmark/sts-dev.csv"] == md5["senteval/STS/STSBenchmark/sts-dev.csv"]
         tasks = asked[r["run_id"]]  # every task any artifact asks of it (Table 2 of Table 1's runs)
         assert tasks <= set(r["evaluated_tasks"]), r["run_id"]
         assert all(r["metrics"]["tasks"][t]["score"] is not None for t in tasks), r["run_id"]
