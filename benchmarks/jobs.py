@@ -34,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from mocose.runner.plan import write_step_entry  # noqa: E402
+from mocose.runner.cost import write_step_entry  # noqa: E402
 
 
 def env() -> dict[str, str]:

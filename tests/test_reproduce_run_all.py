@@ -4,6 +4,7 @@ must fail loudly, naming the model; every other run must succeed."""
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -36,6 +37,24 @@ def test_run_all_smoke_end_to_end(tmp_path):
                            "--results", str(results), "--plots", str(plots)],
                           capture_output=True, text=True, timeout=3000, env=env, cwd=tmp_path)
     check_outputs(results, plots, done.returncode, done.stdout[-3000:] + done.stderr[-3000:])
+    check_fig3_priced_by_the_other_runs(results, tmp_path / "without-fig3")
+
+
+def check_fig3_priced_by_the_other_runs(results: Path, past: Path) -> None:
+    """Figure 3's 27 runs (batches of 64 to 256, one to four steps), priced from every other run of
+    the sweep (batches of 16, 16 steps), come within 50% of the device time they recorded."""
+    from mocose.runner.cost import estimate
+    from mocose.runner.plan import plan_runs
+
+    pairs = ablations.get("fig3").configs("smoke", 1)
+    fig3 = {c.digest() for _, c in pairs}
+    (past / "smoke" / "runs").mkdir(parents=True)
+    for path in (results / "smoke" / "runs").glob("*.json"):
+        if path.stem not in fig3:
+            shutil.copy(path, past / "smoke" / "runs" / path.name)
+    cost = estimate(plan_runs(pairs, past, "smoke", "fig3"), past, os.environ["MOCOSE_DATA"], "cpu", 1)
+    measured = sum(r["wall_time"] for i, r in load_results(results, "smoke").items() if i in fig3)
+    assert cost.source.startswith("mean of") and 0.5 <= cost.device_seconds / measured <= 1.5, (cost, measured)
 
 
 def check_outputs(results: Path, plots: Path, returncode: int, log: str) -> None:

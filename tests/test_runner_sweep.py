@@ -204,7 +204,7 @@ def test_plan_skips_done_runs_and_results_say_how_they_were_made(env, capsys):
 
 
 def test_dry_run_estimates_from_steps_then_from_past_runs(env, capsys):
-    from mocose.runner.plan import RUN_SECONDS, STEP_SECONDS, format_duration
+    from mocose.runner.cost import RUN_SECONDS, STEP_SECONDS, format_duration
     from mocose.runner.store import atomic_write_json
 
     pairs = get("sweep").configs(PROFILE, 1)
@@ -233,7 +233,8 @@ def test_dry_run_estimates_from_steps_then_from_past_runs(env, capsys):
 def test_paper_scale_estimate_counts_wiki1m_steps_and_gpu_packing(tmp_path):
     """paper: 1,000,000 wiki1m sentences in batches of 64 = 15,625 steps a run; on 2 GPUs with 4
     jobs each the wall time is the device time over 2 x the packing gain of 4."""
-    from mocose.runner.plan import GPU_PACKING, RUN_SECONDS, STEP_SECONDS, estimate, plan_runs
+    from mocose.runner.cost import GPU_PACKING, RUN_SECONDS, STEP_SECONDS, estimate
+    from mocose.runner.plan import plan_runs
 
     base = load_profile("paper")
     pairs = [(Cell(f"eta={eta}"), base.override({"ema_decay": eta})) for eta in (0.8, 0.9)]
@@ -482,7 +483,7 @@ def test_run_all_stops_when_reproduce_refuses_its_arguments(env):
 def test_run_all_dry_run_counts_distinct_runs_and_runs_nothing(env):
     """sweep (4 runs), broken (5, two shared with sweep) and long (6): 13 distinct runs of 16
     smoke steps each, priced by the table; nothing is launched."""
-    from mocose.runner.plan import RUN_SECONDS, STEP_SECONDS, format_duration
+    from mocose.runner.cost import RUN_SECONDS, STEP_SECONDS, format_duration
 
     done = subprocess.run([str(ROOT / "run_all.sh"), "--profile", PROFILE, "--devices", "cpu:2", "--dry-run",
                            "--seeds", "1", "--data", str(env / "data"), "--results", str(env / "results")],

@@ -19,7 +19,8 @@ from ..presets import preset_configs
 from ..runner import slurm, store
 from ..runner.dispatch import SlotPool
 from ..runner.job import release_kept
-from ..runner.plan import counts, estimate, plan_runs
+from ..runner.cost import estimate
+from ..runner.plan import counts, plan_runs
 from ..runner.sweep import SweepOptions, execute
 from .request import ReproduceRequest
 from .rounds import reproduce_until_resolved

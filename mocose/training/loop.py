@@ -7,6 +7,7 @@ run folder holds and when it may be reused is :mod:`mocose.training.run_folder`.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -42,6 +43,21 @@ class Progress:
     step: int = 0
     best: dict[str, Any] = field(default_factory=lambda: {"score": float("-inf"), "step": 0})
     curve: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Timings:
+    """Seconds this process spent in each part of a run and how many of each it did (a resumed
+    run counts its own part): what :mod:`mocose.runner.cost` prices a plan from. On a GPU a step
+    is queued, not waited for, so some of the steps' time shows in the validation that next reads
+    the device; the sum stays right."""
+
+    prepare_seconds: float = 0.0
+    steps: int = 0
+    step_seconds: float = 0.0
+    validations: int = 0
+    validation_seconds: float = 0.0
+    save_seconds: float = 0.0
 
 
 @dataclass
@@ -154,8 +170,9 @@ def _step_record(run: Run, step: int, out) -> dict[str, Any]:
     return record
 
 
-def _loop(run: Run, done: Progress, progress: bool, on_record: Callable[[dict], None] | None = None) -> None:
-    """Train from ``done.step`` to the last step: log, validate, save states.
+def _loop(run: Run, done: Progress, timings: Timings, progress: bool,
+          on_record: Callable[[dict], None] | None = None) -> None:
+    """Train from ``done.step`` to the last step: log, validate, save states (timed in ``timings``).
 
     The loop never waits on the device between log points: a step's loss is read only when it is
     logged (every ``LOG_EVERY`` steps) or validated, so a GPU queues step after step."""
@@ -171,12 +188,18 @@ def _loop(run: Run, done: Progress, progress: bool, on_record: Callable[[dict], 
         while done.step < total:  # a collapse does not stop training: Figure 6's curve recovers
             done.step += 1
             step = done.step
+            began = time.perf_counter()
             out = step_once(step, run.batches.batch(step).to(run.device))
+            timings.steps += 1
+            timings.step_seconds += time.perf_counter() - began
             validating = step % eval_every == 0 or step == total
             if step % LOG_EVERY == 0 or validating:  # the only points that read the device
                 record = _step_record(run, step, out)
                 if validating:
+                    began = time.perf_counter()
                     _validate_now(run, done, record, out.keys.float())  # float: bf16 under autocast
+                    timings.validations += 1
+                    timings.validation_seconds += time.perf_counter() - began
                 dev = done.curve[-1]["dev_spearman"] if done.curve else None
                 bar.set_postfix(loss=f"{record['loss']:.3f}", dev="-" if dev is None else f"{dev:.2f}")
                 log.write(json.dumps(record) + "\n")
@@ -184,7 +207,9 @@ def _loop(run: Run, done: Progress, progress: bool, on_record: Callable[[dict], 
                 if on_record is not None:  # a tracker (--report-to) gets the line metrics.jsonl got
                     on_record(record)
             if step % save_every == 0 and step < total:
+                began = time.perf_counter()
                 _save_state(run, done)
+                timings.save_seconds += time.perf_counter() - began
             bar.update(1)
     bar.close()
 
@@ -211,13 +236,14 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
         clear_run_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     run = _prepare(config, out, data, device, deterministic)
+    timings = Timings(prepare_seconds=time.time() - started)
     graphs_before = compiled_graphs()
     if resume and (out / "state").is_dir():
         done = _restore(run, out / "state")
     else:
         (out / "metrics.jsonl").unlink(missing_ok=True)
         done = Progress()
-    _loop(run, done, progress, on_record)
+    _loop(run, done, timings, progress, on_record)
     if not (out / "best").is_dir():  # no finite validation score: keep the last weights
         _save_best(run, done.step, None)
     best = done.best
@@ -234,6 +260,7 @@ def train(config: Config, out_dir: str | Path, data_dir: str | Path | None = Non
                "diagnostics": run.model.augment.stats(), "best_checkpoint": str((out / "best").resolve()),
                "last_checkpoint": str(last.resolve()),
                "train_sentences": len(run.sentences), "wall_time": time.time() - started,
+               "timings": dataclasses.asdict(timings),
                "device": device, "deterministic": deterministic, "precision": precision_record(config),
                "attention": encoders.attention_of(run.model.embedding_encoder()),
                "compile": {"enabled": compile_enabled(config, device), "graphs": compiled_graphs() - graphs_before}}
