@@ -37,7 +37,7 @@ KILLS_REPRODUCE = 6  # half of them hit the sweep process, half a job process
 KILLS_TRAIN = 6
 SEED = 20221
 # Fields that say when and where a run was made, not what it found.
-PROVENANCE = {"wall_time", "created", "host", "device", "versions", "git_commit", "seconds", "wall_time_s"}
+PROVENANCE = {"wall_time", "created", "host", "device", "versions", "git_commit", "seconds", "wall_time_s", "timings"}
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not (DATA / "senteval").is_dir(), reason="needs the SentEval data folder")]
