@@ -268,36 +268,62 @@ def _in_panel(cells: Sequence[CellData], panel) -> list[CellData]:
             and (panel is None or not panel.xs or cd.cell.x in panel.xs)]
 
 
+def _bar_limits(ax, values: Sequence[float], floor: float) -> None:
+    """A y range near the bars (the slide's starts near the data, not at 0), at least
+    ``floor`` of margin, so a few hundredths apart still read apart on their own axis."""
+    values = [v for v in values if not math.isnan(v)]
+    if values:
+        lo, hi = min(values), max(values)
+        pad = max(floor, 0.25 * (hi - lo))
+        ax.set_ylim(lo - pad, hi + pad)
+
+
 def draw_bar(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
-    """Our mean (std error bar) beside the paper's bar, per cell, numbers printed on the bars."""
+    """Our mean (std error bar) beside the paper's bar, per cell, numbers printed on the bars.
+    Outside the paper profile the paper's bars live on another scale: their own panel (the
+    slide's, 72-78), ours zoomed on their own; a run cell without a result says so."""
     style()
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
     shown = [cd for cd in cells if cd.cell.run or cd.cell.paper is not None]
-    pos = np.arange(len(shown))
-    has_any = False
-    ours = [cd.stats.mean if cd.stats.n else np.nan for cd in shown]
-    errs = [cd.stats.std or 0.0 for cd in shown]
     paper = [cd.cell.paper if cd.cell.paper is not None else np.nan for cd in shown]
     both = any(not math.isnan(v) for v in paper)
-    if any(not math.isnan(v) for v in ours):
-        has_any = True
-        bars = ax.bar(pos - 0.2 if both else pos, ours, 0.38 if both else 0.5, yerr=errs, capsize=3,
-                      color=["0.6" if cd.addition else sns.color_palette("tab10")[0] for cd in shown],
-                      label="ours (mean ± std)")
+    apart = both and profile_of(cells) != "paper"
+    fig, axes = plt.subplots(1, 2 if apart else 1, figsize=(11.0 if apart else 6.4, 4.4),
+                             squeeze=False)
+    ax, pax = axes[0][0], axes[0][-1]
+    pos = np.arange(len(shown))
+    ours = [cd.stats.mean if cd.stats.n else np.nan for cd in shown]
+    errs = [cd.stats.std or 0.0 for cd in shown]
+    beside = both and not apart  # ours and the paper's side by side on one axis
+    has_any = any(not math.isnan(v) for v in ours)
+    if has_any:
+        bars = ax.bar(pos - 0.2 if beside else pos, ours, 0.38 if beside else 0.5, yerr=errs,
+                      capsize=3, label="ours (mean ± std)",
+                      color=["0.6" if cd.addition else sns.color_palette("tab10")[0] for cd in shown])
         ax.bar_label(bars, labels=[f"{v:.2f}" if not math.isnan(v) else "" for v in ours],
                      fontsize=7, padding=2)
+    for p, cd in zip(pos, shown):
+        if cd.cell.run and not cd.stats.n:  # a run cell without a result, at its place
+            ax.annotate(not_run_text(cd), (p - 0.2 if beside else p, 0.02),
+                        xycoords=("data", "axes fraction"), rotation=90, ha="center",
+                        va="bottom", fontsize=7, color="0.4")
     if both:
-        bars = ax.bar(pos + 0.2, paper, 0.38, color="white", edgecolor=PAPER_COLOR, hatch="//",
-                      label="paper")
-        ax.bar_label(bars, labels=[f"{v:.2f}" if not math.isnan(v) else "" for v in paper],
-                     fontsize=7, padding=2, color=PAPER_COLOR)
-    ax.set_xticks(pos)
-    ax.set_xticklabels([cd.cell.col or cd.cell.label for cd in shown])
-    values = [v for v in ours + paper if not math.isnan(v)]
-    if values:  # the slide's axis starts near the data, not at 0
-        lo, hi = min(values), max(values)
-        ax.set_ylim(lo - max(1.0, 0.25 * (hi - lo)), hi + max(1.0, 0.25 * (hi - lo)))
+        bars = pax.bar(pos + 0.2 if beside else pos, paper, 0.38 if beside else 0.5,
+                       color="white", edgecolor=PAPER_COLOR, hatch="//", label="paper")
+        pax.bar_label(bars, labels=[f"{v:.2f}" if not math.isnan(v) else "" for v in paper],
+                      fontsize=7, padding=2, color=PAPER_COLOR)
+    for a in axes[0]:
+        a.set_xticks(pos)
+        a.set_xticklabels([cd.cell.col or cd.cell.label for cd in shown])
+    if apart:
+        spread = [m + s * k for m, s in zip(ours, errs) for k in (-1, 1)]
+        _bar_limits(ax, spread, 0.001 * max((abs(v) for v in spread if not math.isnan(v)),
+                                            default=1.0))
+        _bar_limits(pax, paper, 1.0)
+    else:
+        _bar_limits(ax, ours + paper, 1.0)
     finish(ax, art, subtitle, has_any)
+    if apart:
+        _paper_panel(fig, ax, pax, art, subtitle)
     return fig
 
 
