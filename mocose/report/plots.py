@@ -200,13 +200,19 @@ def _box_panel(ax, cells: Sequence[CellData], palette: dict, pax) -> bool:
         return order.index(xfmt(cd.cell.x)) + (0.0 if one else
                                                -0.4 + width * (hues.index(series_of(cd)[0]) + 0.5))
 
+    for cd in placed:  # each run a dot in its series' colour: a box of one run is a bare line
+        values = cd.values()
+        if values:  # "_run": matplotlib leaves labels starting with "_" out of legends
+            ax.plot([where(cd)] * len(values), values, ls="none", marker="o", ms=4, mec="0.2",
+                    color=sns.color_palette("tab10")[0] if one else palette[series_of(cd)[0]],
+                    mew=0.5, zorder=4, label="_run")
     for hue in hues or [None]:
         mine = [cd for cd in placed if cd.cell.paper is not None
                 and (hue is None or series_of(cd)[0] == hue)]
         if mine:
             color = PAPER_COLOR if one else palette[hue]
             pax.plot([where(cd) for cd in mine], [cd.cell.paper for cd in mine], ls="none",
-                     marker="D", ms=6, mfc="white", mec=color, mew=1.6, color=color,
+                     marker="D", ms=7, mfc="none", mec=color, mew=1.6, color=color,
                      label="paper" if one else f"{hue} (paper)", zorder=5)
     for cd in placed:
         if cd.addition:
@@ -246,10 +252,13 @@ def draw_box(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Fig
     handles = []
     if len(hues) > 1:
         handles = [Patch(facecolor=c, edgecolor="0.3", label=f"{h} (ours)") for h, c in palette.items()]
+    elif has_any:
+        handles = [plt.Line2D([], [], ls="none", marker="o", ms=4, mec="0.2", mew=0.5,
+                              color=sns.color_palette("tab10")[0], label="ours (a dot per run)")]
     for hue in hues if len(hues) > 1 else [None]:
         if any(cd.cell.paper is not None and (hue is None or series_of(cd)[0] == hue) for cd in placed):
             color = PAPER_COLOR if hue is None else palette[hue]
-            handles.append(plt.Line2D([], [], ls="none", marker="D", mfc="white", mec=color,
+            handles.append(plt.Line2D([], [], ls="none", marker="D", mfc="none", mec=color,
                                       mew=1.6, label="paper" if hue is None else f"{hue} (paper)"))
     if handles:
         fig.legend(handles=handles, title=LEGEND_TITLES.get(art.name) or None, fontsize=7,

@@ -1,0 +1,43 @@
+"""Figures a reader can read (issue 27): read back through matplotlib's objects, each figure keeps
+the paper's numbers on an axis of their own outside the paper profile, keeps overlapping series
+visible and marks what was not run."""
+from __future__ import annotations
+
+import matplotlib.colors as mcolors
+import seaborn as sns
+from test_report_build import _cells, write_result
+
+import ablations
+from mocose.report import plots
+
+
+def _rgb(color) -> tuple:
+    return tuple(round(c, 3) for c in mcolors.to_rgb(color))
+
+
+def test_box_runs_are_dots_in_their_series_colour(tmp_path):
+    """A box of one run is a bare median line: each run is also a dot, in its series' colour,
+    and the paper's hollow diamond over it lets it show through."""
+    root = tmp_path / "results"
+    write_result(root, "fig10", "d 768", 0, 70.0)
+    write_result(root, "fig10", "d 256", 0, 71.0)
+    fig = plots.draw(ablations.get("fig10"), _cells("fig10", root), "")
+    ax = fig.axes[0]
+    dots = [ln for ln in ax.get_lines() if ln.get_label() == "_run"]
+    assert sorted(float(ln.get_ydata()[0]) for ln in dots) == [70.0, 71.0]
+    assert {_rgb(ln.get_color()) for ln in dots} == {_rgb(sns.color_palette("tab10")[0])}
+    [paper] = [ln for a in fig.axes for ln in a.get_lines() if ln.get_label() == "paper"]
+    assert paper.get_markerfacecolor() == "none"
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["ours (a dot per run)", "paper"]
+    for size in (128, 1024):  # Figure 12: one colour per begin size, dots and diamonds alike
+        write_result(root, "fig12", f"K {size}, begin {size // 4}", 0, 70.0)
+        write_result(root, "fig12", f"K {size}, begin {size}", 0, 71.0)
+    fig = plots.draw(ablations.get("fig12"), _cells("fig12", root), "")
+    zoom = fig.axes[0]
+    dots = {float(ln.get_xdata()[0]): _rgb(ln.get_color())
+            for ln in zoom.get_lines() if ln.get_label() == "_run"}
+    assert len(dots) == 4 and len(set(dots.values())) == 4  # begin 32, 128, 256, 1024
+    diamonds = {_rgb(ln.get_markeredgecolor()) for a in fig.axes for ln in a.get_lines()
+                if ln.get_marker() == "D"}
+    assert set(dots.values()) <= diamonds
