@@ -41,3 +41,17 @@ def test_box_runs_are_dots_in_their_series_colour(tmp_path):
     diamonds = {_rgb(ln.get_markeredgecolor()) for a in fig.axes for ln in a.get_lines()
                 if ln.get_marker() == "D"}
     assert set(dots.values()) <= diamonds
+
+
+def test_coinciding_spectra_stay_apart_by_style(tmp_path):
+    """BERT, SimCSE and MoCoSE with the same spectrum (the tiny smoke encoder): three lines,
+    each its own colour, line style and marker, so the last drawn does not hide the others."""
+    root = tmp_path / "results"
+    for label in ("BERT", "SimCSE", "MoCoSE"):
+        write_result(root, "fig7", label, 0, 70.0, analysis={"singular_values": [9.0, 1.0, 0.5]})
+    fig = plots.draw_spectrum(ablations.get("fig7"), _cells("fig7", root), "")
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 3
+    for key in (lambda ln: _rgb(ln.get_color()), lambda ln: ln.get_linestyle(),
+                lambda ln: ln.get_marker()):
+        assert len({key(ln) for ln in lines}) == 3

@@ -16,7 +16,8 @@ import seaborn as sns  # noqa: E402
 from ablations.spec import Artifact  # noqa: E402
 
 from .cells import CellData  # noqa: E402
-from .figure import ADDITION, finish, footnote, no_data, not_run_text, style, ylabel  # noqa: E402
+from .figure import (ADDITION, LINESTYLES, MARKERS, finish, footnote, no_data,  # noqa: E402
+                     not_run_text, style, ylabel)
 from .runs import curve_points, finite, singular_values  # noqa: E402
 
 
@@ -91,7 +92,8 @@ def draw_spectrum(art: Artifact, cells: Sequence[CellData], subtitle: str) -> pl
     style()
     fig, ax = plt.subplots(figsize=(6.6, 4.4))
     has_any = False
-    for cd, color in zip(cells, sns.color_palette("tab10", max(len(cells), 1))):
+    palette = sns.color_palette("tab10", max(len(cells), 1))
+    for i, (cd, color) in enumerate(zip(cells, palette)):
         spectra = [s for s in (singular_values(r) for r in cd.runs) if s is not None]
         if not spectra:
             continue
@@ -100,7 +102,11 @@ def draw_spectrum(art: Artifact, cells: Sequence[CellData], subtitle: str) -> pl
         mat = np.stack([s[:length] for s in spectra])
         mean = mat.mean(axis=0)
         index = np.arange(length)
-        ax.plot(index, mean, color=color, lw=1.6,
+        # spectra of near-identical encoders coincide (smoke): line styles and staggered
+        # markers keep each one visible
+        ax.plot(index, mean, color=color, lw=1.6, ls=LINESTYLES[i % len(LINESTYLES)],
+                marker=MARKERS[i % len(MARKERS)], ms=5, mfc="none",
+                markevery=(i * max(length // 24, 1), max(length // 8, 1)),
                 label=f"{cd.cell.series or cd.cell.label} (n={len(spectra)})")
         if len(spectra) > 1:
             sd = mat.std(axis=0, ddof=1)
