@@ -55,3 +55,22 @@ def test_coinciding_spectra_stay_apart_by_style(tmp_path):
     for key in (lambda ln: _rgb(ln.get_color()), lambda ln: ln.get_linestyle(),
                 lambda ln: ln.get_marker()):
         assert len({key(ln) for ln in lines}) == 3
+
+
+def test_curve_legend_keeps_off_the_points_and_additions_are_grey(tmp_path):
+    """Figure 5 at smoke: a curve that ends top right (where a fixed legend sat) stays in view,
+    and the default MoCoSE curve, a suite addition, is grey as in the line plots."""
+    root = tmp_path / "results"
+    rising = [{"step": s, "dev_spearman": v} for s, v in ((8, 10.0), (16, 20.0))]
+    flat = [{"step": s, "dev_spearman": 11.0} for s in (8, 16)]
+    write_result(root, "fig5", "symmetric, eta 0", 0, 20.0, curve=rising)
+    write_result(root, "fig5", "MoCoSE (eta 0.85)", 0, 20.0, curve=flat)
+    fig = plots.draw(ablations.get("fig5"), _cells("fig5", root), "")
+    ours = fig.axes[0]
+    fig.canvas.draw()
+    box = ours.get_legend().get_window_extent()
+    for line in ours.get_lines():
+        for x, y in line.get_transform().transform(line.get_xydata()):
+            assert not box.contains(x, y), line.get_label()
+    [addition] = [ln for ln in ours.get_lines() if ln.get_label().startswith("MoCoSE")]
+    assert _rgb(addition.get_color()) == _rgb("0.55")

@@ -43,6 +43,7 @@ def draw_curves(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.
     style()
     data = curve_frame(cells)
     colors = dict(zip((cd.cell.label for cd in cells), sns.color_palette("tab10", max(len(cells), 1))))
+    colors.update({cd.cell.label: "0.55" for cd in cells if cd.addition})  # grey, as in line plots
     ours_end = float(data["step"].max()) if len(data) else 0.0
     paper_end = max((float(s) for cd in cells for s, _ in cd.cell.paper_curve), default=0.0)
     apart = bool(paper_end) and ours_end < 0.2 * paper_end
@@ -79,8 +80,8 @@ def draw_curves(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.
     for a in axes[0]:
         a.set_xlabel(art.x_label or "Training Step")
         a.set_ylabel(ylabel(art))
-        if a.get_legend_handles_labels()[0]:
-            a.legend(fontsize=7, loc="upper right")
+        if a.get_legend_handles_labels()[0]:  # "best": off the curves (a fixed corner hid them)
+            a.legend(fontsize=7, loc="best")
     no_data(ax, not data.empty)
     fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
     footnote(fig, art)
