@@ -74,3 +74,26 @@ def test_curve_legend_keeps_off_the_points_and_additions_are_grey(tmp_path):
             assert not box.contains(x, y), line.get_label()
     [addition] = [ln for ln in ours.get_lines() if ln.get_label().startswith("MoCoSE")]
     assert _rgb(addition.get_color()) == _rgb("0.55")
+
+
+def test_line_legend_sits_beside_the_panels_not_on_our_band(tmp_path):
+    """Figure 2 at smoke: one legend, ours then the paper's, right of the paper's panel (inside
+    ours it covered the seed band); SimCSE's one run has no error bar to draw."""
+    from matplotlib.container import ErrorbarContainer
+
+    root = tmp_path / "results"
+    for i, v in enumerate((76.0, 77.0)):
+        write_result(root, "fig3", "eta 0.85, K 512, B 64", i, v)
+    write_result(root, "fig2", "SimCSE-unsup-bert-base", 0, 75.0)
+    fig = plots.draw(ablations.get("fig2"), _cells("fig2", root), "")
+    ours, theirs = fig.axes[:2]
+    assert ours.get_legend() is None
+    labels = [t.get_text() for t in theirs.get_legend().get_texts()]
+    assert labels.index("SimCSE-unsup-bert-base (ours)") < labels.index("MoCoSE (paper)")
+    assert labels.index("SimCSE-unsup-bert-base (paper)") > labels.index("MoCoSE (ours)")
+    fig.canvas.draw()
+    box = theirs.get_legend().get_window_extent()
+    assert box.x0 >= theirs.get_window_extent().x1  # off both panels
+    [simcse] = [c for c in ours.containers if isinstance(c, ErrorbarContainer)
+                and c.get_label().startswith("SimCSE")]
+    assert not simcse.has_yerr

@@ -84,7 +84,9 @@ def draw_line(art: Artifact, cells: Sequence[CellData], subtitle: str,
             cd = members[0]
             if pts:
                 has_any = True
-                ax.errorbar([cd.cell.x], [cd.stats.mean], yerr=[cd.stats.std or 0.0], color=color,
+                # no std (one run): no error bar, whose bare caps turn the legend's x into an hourglass
+                ax.errorbar([cd.cell.x], [cd.stats.mean], yerr=[cd.stats.std] if cd.stats.std else None,
+                            color=color,
                             marker="x", ms=9, mew=2, capsize=3, ls="none",
                             label=f"{cd.cell.label}{tag} (ours)")
             if cd.cell.paper is not None:
@@ -100,8 +102,10 @@ def draw_line(art: Artifact, cells: Sequence[CellData], subtitle: str,
             if band:
                 ax.plot(xs, ys, color=color, marker=marker, ms=5, lw=1.6,
                         ls=LINESTYLES[i % len(LINESTYLES)], label=named(name + tag, "ours"))
-                if es.any():
+                if es.any():  # edges drawn as lines: a legend placed "best" then avoids the band
                     ax.fill_between(xs, ys - es, ys + es, color=color, alpha=0.15, lw=0)
+                    for edge in (ys - es, ys + es):
+                        ax.plot(xs, edge, color=color, lw=0.5, alpha=0.4, label="_band")
             else:
                 ax.errorbar(xs, ys, yerr=es, color=color, marker=marker, ms=5, lw=1.6, capsize=3,
                             ls=LINESTYLES[i % len(LINESTYLES)], label=named(name + tag, "ours"))
@@ -142,10 +146,15 @@ def _paper_panel(fig: plt.Figure, ax, pax, art: Artifact, subtitle: str) -> None
     pax.set_title("the paper's numbers (read off the slides; their own scale)", fontsize=9)
     pax.set_xlabel(art.x_label or art.col_title)
     pax.set_ylabel(f"paper: {ylabel(art)}")
-    if pax.get_legend_handles_labels()[0]:
-        pax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    if ax.get_legend() is not None:  # ours inside our panel, the paper's beside its own
-        ax.legend(fontsize=8, loc="best")
+    # one legend, ours then the paper's, beside the paper's panel: inside our panel it covered
+    # our points or seed bands wherever it went
+    handles, labels = ax.get_legend_handles_labels()
+    theirs = pax.get_legend_handles_labels()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    if handles or theirs[0]:
+        pax.legend(handles + theirs[0], labels + theirs[1], fontsize=8, loc="upper left",
+                   bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
     fig.tight_layout()
 
