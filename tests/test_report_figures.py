@@ -97,3 +97,21 @@ def test_line_legend_sits_beside_the_panels_not_on_our_band(tmp_path):
     [simcse] = [c for c in ours.containers if isinstance(c, ErrorbarContainer)
                 and c.get_label().startswith("SimCSE")]
     assert not simcse.has_yerr
+
+
+def test_align_uniform_names_coinciding_grid_points_and_keeps_labels_inside(tmp_path):
+    """MTD points on one another (the smoke encoder barely moves) share one label listing their
+    MTDs; a named model at the right edge is labelled on its left, inside the axes."""
+    root = tmp_path / "results"
+    same = {"alignment": 0.2, "uniformity": -2.0, "singular_values": [1.0]}
+    write_result(root, "fig3", "eta 0.85, K 512, B 64", 0, 70.0, analysis=same)  # MTD 14.67
+    write_result(root, "fig3", "eta 0.85, K 256, B 64", 0, 70.0, analysis=same)  # MTD 10.67
+    write_result(root, "align_uniform", "MoCoSE", 0, 70.0,
+                 analysis={"alignment": 0.3, "uniformity": -1.0, "singular_values": [1.0]})
+    fig = plots.draw(ablations.get("align_uniform"), _cells("align_uniform", root), "")
+    ax = fig.axes[0]
+    texts = {t.get_text(): t for t in ax.texts}
+    assert "10.67, 14.67" in texts
+    assert texts["MoCoSE"].get_ha() == "right"
+    fig.canvas.draw()
+    assert texts["MoCoSE"].get_window_extent().x1 <= ax.get_window_extent().x1

@@ -17,7 +17,7 @@ from ablations.spec import Artifact  # noqa: E402
 
 from .cells import CellData  # noqa: E402
 from .figure import (ADDITION, LINESTYLES, MARKERS, finish, footnote, no_data,  # noqa: E402
-                     not_run_text, style, ylabel)
+                     not_run_text, style, xfmt, ylabel)
 from .runs import curve_points, finite, singular_values  # noqa: E402
 
 
@@ -139,6 +139,7 @@ def draw_align_uniform(art: Artifact, cells: Sequence[CellData], subtitle: str) 
                         label="MTD grid (Figure 2 runs)")
         fig.colorbar(sc, ax=ax).set_label("maximum traceable distance")
     markers = ("s", "D", "^", "P", "v")
+    labels = []
     for cd, color, marker in zip(named, sns.color_palette("dark", len(named)), markers):
         x, y = cd.mean_of("alignment"), cd.mean_of("uniformity")
         if x is None or y is None:
@@ -146,6 +147,30 @@ def draw_align_uniform(art: Artifact, cells: Sequence[CellData], subtitle: str) 
         has_any = True
         ax.scatter([x], [y], color=color, marker=marker, s=110, edgecolor="k", lw=0.6, zorder=3,
                    label=cd.cell.label)
-        ax.annotate(cd.cell.label, (x, y), textcoords="offset points", xytext=(7, 5), fontsize=9)
+        labels.append((cd.cell.label, x, y))
+    if pts:
+        _name_grid(ax, pts)
+    lo, hi = ax.get_xlim()
+    for text, x, y in labels:  # a point in the right third is named on its left: kept in the axes
+        left = x > lo + 2 * (hi - lo) / 3
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(-7 if left else 7, 5),
+                    ha="right" if left else "left", fontsize=9)
     finish(ax, art, subtitle, has_any)
     return fig
+
+
+def _name_grid(ax, pts: Sequence[tuple[float, float, float]]) -> None:
+    """Each MTD point named by its MTD; points that fall on one another (within 3% of the axes'
+    span: the smoke encoder barely moves) share one label, "5, 7.67, 21", so none is hidden."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    groups: list[list[tuple[float, float, float]]] = []
+    for p in sorted(pts, key=lambda p: p[2]):
+        near = next((g for g in groups if abs(g[0][0] - p[0]) <= 0.03 * (x1 - x0)
+                     and abs(g[0][1] - p[1]) <= 0.03 * abs(y1 - y0)), None)
+        if near is None:
+            groups.append([p])
+        else:
+            near.append(p)
+    for g in groups:
+        ax.annotate(", ".join(xfmt(p[2]) for p in g), (g[0][0], g[0][1]), textcoords="offset points",
+                    xytext=(-8, 0), ha="right", va="center", fontsize=7, color="0.25")
