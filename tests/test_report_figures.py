@@ -115,3 +115,17 @@ def test_align_uniform_names_coinciding_grid_points_and_keeps_labels_inside(tmp_
     assert texts["MoCoSE"].get_ha() == "right"
     fig.canvas.draw()
     assert texts["MoCoSE"].get_window_extent().x1 <= ax.get_window_extent().x1
+
+
+def test_bars_of_one_run_draw_no_error_bar(tmp_path):
+    """Table 6(b) with one run a cell: no std, so no error bar, and the legend says so."""
+    from matplotlib.container import BarContainer
+
+    root = tmp_path / "results"
+    for label, v in (("B 32", 33.98), ("B 64", 33.99)):
+        write_result(root, "table6b", label, 0, v)
+    fig = plots.draw(ablations.get("table6b"), _cells("table6b", root), "")
+    [ours] = [c for c in fig.axes[0].containers if isinstance(c, BarContainer)]
+    assert ours.errorbar is None and ours.get_label() == "ours (one run each)"
+    low, high = fig.axes[0].get_ylim()  # zoomed on ours: 0.01 apart reads apart
+    assert 33.9 < low < 33.98 and 33.99 < high < 34.1

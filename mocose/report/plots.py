@@ -314,8 +314,10 @@ def draw_bar(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Fig
     beside = both and not apart  # ours and the paper's side by side on one axis
     has_any = any(not math.isnan(v) for v in ours)
     if has_any:
-        bars = ax.bar(pos - 0.2 if beside else pos, ours, 0.38 if beside else 0.5, yerr=errs,
-                      capsize=3, label="ours (mean ± std)",
+        spread = any(errs)  # one run a cell: no error bar (bare caps at the bar's top)
+        bars = ax.bar(pos - 0.2 if beside else pos, ours, 0.38 if beside else 0.5,
+                      yerr=errs if spread else None, capsize=3,
+                      label="ours (mean ± std)" if spread else "ours (one run each)",
                       color=["0.6" if cd.addition else sns.color_palette("tab10")[0] for cd in shown])
         ax.bar_label(bars, labels=[f"{v:.2f}" if not math.isnan(v) else "" for v in ours],
                      fontsize=7, padding=2)
@@ -333,9 +335,9 @@ def draw_bar(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Fig
         a.set_xticks(pos)
         a.set_xticklabels([cd.cell.col or cd.cell.label for cd in shown])
     if apart:
-        spread = [m + s * k for m, s in zip(ours, errs) for k in (-1, 1)]
-        _bar_limits(ax, spread, 0.001 * max((abs(v) for v in spread if not math.isnan(v)),
-                                            default=1.0))
+        reach = [m + s * k for m, s in zip(ours, errs) for k in (-1, 1)]
+        _bar_limits(ax, reach, 0.001 * max((abs(v) for v in reach if not math.isnan(v)),
+                                           default=1.0))
         _bar_limits(pax, paper, 1.0)
     else:
         _bar_limits(ax, ours + paper, 1.0)
