@@ -94,6 +94,7 @@ def draw_spectrum(art: Artifact, cells: Sequence[CellData], subtitle: str) -> pl
     fig, ax = plt.subplots(figsize=(6.6, 4.4))
     has_any = False
     palette = sns.color_palette("tab10", max(len(cells), 1))
+    drawn: list[tuple[np.ndarray, dict]] = []  # each mean spectrum and its line's style
     for i, (cd, color) in enumerate(zip(cells, palette)):
         spectra = [s for s in (singular_values(r) for r in cd.runs) if s is not None]
         if not spectra:
@@ -105,14 +106,16 @@ def draw_spectrum(art: Artifact, cells: Sequence[CellData], subtitle: str) -> pl
         index = np.arange(length)
         # spectra of near-identical encoders coincide (smoke): line styles and staggered
         # markers keep each one visible
-        ax.plot(index, mean, color=color, lw=1.6, ls=LINESTYLES[i % len(LINESTYLES)],
-                marker=MARKERS[i % len(MARKERS)], ms=5, mfc="none",
-                markevery=(i * max(length // 24, 1), max(length // 8, 1)),
-                label=f"{cd.cell.series or cd.cell.label} (n={len(spectra)})")
+        look = dict(color=color, lw=1.6, ls=LINESTYLES[i % len(LINESTYLES)],
+                    marker=MARKERS[i % len(MARKERS)], ms=5, mfc="none",
+                    markevery=(i * max(length // 24, 1), max(length // 8, 1)))
+        ax.plot(index, mean, label=f"{cd.cell.series or cd.cell.label} (n={len(spectra)})", **look)
+        drawn.append((mean, look))
         if len(spectra) > 1:
             sd = mat.std(axis=0, ddof=1)
             ax.fill_between(index, mean - sd, mean + sd, color=color, alpha=0.2, lw=0)
         ax.set_xlim(-0.02 * length, length * 1.04)
+    _tail_inset(ax, drawn)
     finish(ax, art, subtitle, has_any)
     # slide 6: raw singular values against their index 0..d-1, not normalised
     ax.set_xlabel(art.x_label or "index")
@@ -121,6 +124,22 @@ def draw_spectrum(art: Artifact, cells: Sequence[CellData], subtitle: str) -> pl
     ax.set_ylabel((art.y_label or "Singular Values")
                   + (" / largest (these results stored them normalised)" if normalised else ""))
     return fig
+
+
+def _tail_inset(ax, drawn: Sequence[tuple[np.ndarray, dict]]) -> None:
+    """When the largest singular value dwarfs the rest (over 20 times the second: a near
+    one-direction encoder, as at smoke), the rest lie flat on the slide's linear axis: an inset
+    shows them from index 1 on a log scale; the main axes stay the slide's."""
+    if not any(len(m) > 2 and m[0] > 20 * m[1] > 0 for m, _ in drawn):
+        return
+    inset = ax.inset_axes([0.3, 0.18, 0.5, 0.45])
+    for mean, look in drawn:
+        index = np.arange(1, len(mean))
+        keep = mean[1:] > 0  # a log axis cannot show 0
+        inset.plot(index[keep], mean[1:][keep], **{**look, "lw": 1.0, "ms": 3})
+    inset.set_yscale("log")
+    inset.set_title("index 1 on, log scale", fontsize=7)
+    inset.tick_params(labelsize=6)
 
 
 def draw_align_uniform(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
