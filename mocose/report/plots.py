@@ -8,17 +8,19 @@ plot kinds (``ablations.spec.PLOTS``), after the slides (``shared/paper/slides/p
 - ``line``: the metric against ``cell.x``, one line per series, one-std error bars over seeds.
 - ``band``: the same with a shaded band of one std over seeds (Figures 2, 3, slide 5's EMA curve)
   on a linear x axis; a series of one cell is a labelled point (SimCSE at MTD 0 in Figure 2).
-- ``box``: box plots over seeds at categorical x, one box per series (Figure 10; Figure 12 with
-  its panels: a zoomed view and an overview).
+- ``box``: box plots over seeds at categorical x, one box per series, each run a dot in its
+  series' colour (Figure 10; Figure 12 with its panels: a zoomed view and an overview).
 - ``bar``: our mean with a std error bar beside the paper's bar (Table 6(b)).
 - ``curves``: validation STS-B dev Spearman over training steps, the mean over seeds with a band,
   the paper's curve read off the slide dashed beside it (Figures 5, 6).
 - ``spectrum``: raw singular values against their index 0..d-1 (Figure 7).
 - ``align_uniform``: alignment against uniformity, the MTD grid coloured by MTD.
 
-The paper's numbers are drawn beside ours (dashed lines with open markers, red diamonds beside
-boxes, hatched bars); suite additions (cells the paper does not have) are grey and say so in the
-legend; collapsed runs are marked with a red x; the artifact's notes are printed under the figure.
+The paper's numbers are drawn beside ours (dashed lines with open markers, hollow diamonds in
+their series' colour at the boxes, hatched bars); outside the paper profile, whose scale ours do
+not share, on a panel of their own (line, band, bar, curves) or a twin y axis (box), labelled so.
+Suite additions (cells the paper does not have) are grey and say so in the legend; collapsed runs
+are marked with a red x; the artifact's notes are printed under the figure.
 """
 from __future__ import annotations
 
