@@ -135,7 +135,8 @@ def test_spectrum_dwarfed_by_its_first_value_gets_a_log_inset(tmp_path):
     """One singular value 100 times the next (the smoke encoder): the slide's linear axes stay,
     and an inset shows the rest from index 1 on a log scale; a spread spectrum gets none."""
     root = tmp_path / "results"
-    write_result(root, "fig7", "MoCoSE", 0, 70.0, analysis={"singular_values": [100.0, 1.0, 0.5, 0.0]})
+    write_result(root, "fig7", "MoCoSE", 0, 70.0,
+                 analysis={"singular_values": [100.0, 1.0, 0.5, 0.0]})
     fig = plots.draw_spectrum(ablations.get("fig7"), _cells("fig7", root), "")
     ax = fig.axes[0]
     assert ax.get_yscale() == "linear"
@@ -145,4 +146,5 @@ def test_spectrum_dwarfed_by_its_first_value_gets_a_log_inset(tmp_path):
     assert list(line.get_xdata()) == [1, 2] and list(line.get_ydata()) == [1.0, 0.5]  # 0: off a log
     flat = tmp_path / "flat"
     write_result(flat, "fig7", "MoCoSE", 0, 70.0, analysis={"singular_values": [4.0, 2.0, 1.0]})
-    assert not plots.draw_spectrum(ablations.get("fig7"), _cells("fig7", flat), "").axes[0].child_axes
+    fig = plots.draw_spectrum(ablations.get("fig7"), _cells("fig7", flat), "")
+    assert not fig.axes[0].child_axes

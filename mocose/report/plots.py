@@ -86,9 +86,9 @@ def draw_line(art: Artifact, cells: Sequence[CellData], subtitle: str,
             cd = members[0]
             if pts:
                 has_any = True
-                # no std (one run): no error bar, whose bare caps turn the legend's x into an hourglass
-                ax.errorbar([cd.cell.x], [cd.stats.mean], yerr=[cd.stats.std] if cd.stats.std else None,
-                            color=color,
+                # no std (one run): no error bar, whose bare caps make the legend's x an hourglass
+                ax.errorbar([cd.cell.x], [cd.stats.mean], color=color,
+                            yerr=[cd.stats.std] if cd.stats.std else None,
                             marker="x", ms=9, mew=2, capsize=3, ls="none",
                             label=f"{cd.cell.label}{tag} (ours)")
             if cd.cell.paper is not None:
@@ -320,7 +320,8 @@ def draw_bar(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Fig
         bars = ax.bar(pos - 0.2 if beside else pos, ours, 0.38 if beside else 0.5,
                       yerr=errs if spread else None, capsize=3,
                       label="ours (mean ± std)" if spread else "ours (one run each)",
-                      color=["0.6" if cd.addition else sns.color_palette("tab10")[0] for cd in shown])
+                      color=["0.6" if cd.addition else sns.color_palette("tab10")[0]
+                             for cd in shown])
         ax.bar_label(bars, labels=[f"{v:.2f}" if not math.isnan(v) else "" for v in ours],
                      fontsize=7, padding=2)
     for p, cd in zip(pos, shown):

@@ -191,5 +191,5 @@ def _name_grid(ax, pts: Sequence[tuple[float, float, float]]) -> None:
         else:
             near.append(p)
     for g in groups:
-        ax.annotate(", ".join(xfmt(p[2]) for p in g), (g[0][0], g[0][1]), textcoords="offset points",
-                    xytext=(-8, 0), ha="right", va="center", fontsize=7, color="0.25")
+        ax.annotate(", ".join(xfmt(p[2]) for p in g), (g[0][0], g[0][1]), xytext=(-8, 0),
+                    textcoords="offset points", ha="right", va="center", fontsize=7, color="0.25")
