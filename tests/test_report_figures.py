@@ -1,14 +1,19 @@
 """Figures a reader can read (issue 27): read back through matplotlib's objects, each figure keeps
 the paper's numbers on an axis of their own outside the paper profile, keeps overlapping series
-visible and marks what was not run."""
+visible and marks what was not run; `mocose report all` names every artifact."""
 from __future__ import annotations
 
+import argparse
+
 import matplotlib.colors as mcolors
+import pytest
 import seaborn as sns
+from matplotlib.container import BarContainer, ErrorbarContainer
 from test_report_build import _cells, write_result
 
 import ablations
-from mocose.report import plots
+from mocose.config import ConfigError
+from mocose.report import commands, plots
 
 
 def _rgb(color) -> tuple:
@@ -79,8 +84,6 @@ def test_curve_legend_keeps_off_the_points_and_additions_are_grey(tmp_path):
 def test_line_legend_sits_beside_the_panels_not_on_our_band(tmp_path):
     """Figure 2 at smoke: one legend, ours then the paper's, right of the paper's panel (inside
     ours it covered the seed band); SimCSE's one run has no error bar to draw."""
-    from matplotlib.container import ErrorbarContainer
-
     root = tmp_path / "results"
     for i, v in enumerate((76.0, 77.0)):
         write_result(root, "fig3", "eta 0.85, K 512, B 64", i, v)
@@ -119,8 +122,6 @@ def test_align_uniform_names_coinciding_grid_points_and_keeps_labels_inside(tmp_
 
 def test_bars_of_one_run_draw_no_error_bar(tmp_path):
     """Table 6(b) with one run a cell: no std, so no error bar, and the legend says so."""
-    from matplotlib.container import BarContainer
-
     root = tmp_path / "results"
     for label, v in (("B 32", 33.98), ("B 64", 33.99)):
         write_result(root, "table6b", label, 0, v)
@@ -148,3 +149,13 @@ def test_spectrum_dwarfed_by_its_first_value_gets_a_log_inset(tmp_path):
     write_result(flat, "fig7", "MoCoSE", 0, 70.0, analysis={"singular_values": [4.0, 2.0, 1.0]})
     fig = plots.draw_spectrum(ablations.get("fig7"), _cells("fig7", flat), "")
     assert not fig.axes[0].child_axes
+
+
+def test_report_all_names_every_artifact():
+    """`mocose report all`, as `mocose reproduce all`: every artifact (no names); 'all' beside
+    other names is refused."""
+    registry, names = commands.named(argparse.Namespace(names=["all"]))
+    assert registry is ablations.REGISTRY and names == []
+    with pytest.raises(ConfigError, match="'all' already names every artifact"):
+        commands.named(argparse.Namespace(names=["all", "fig2"]))
+    assert commands.named(argparse.Namespace(names=["fig2"]))[1] == ["fig2"]
