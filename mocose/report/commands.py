@@ -29,7 +29,13 @@ def registry_of(args: argparse.Namespace) -> Registry:
 
 def named(args: argparse.Namespace) -> tuple[Registry, list[str]]:
     """The registry and artifact names of the command line: study files and ``NAME+key=value``
-    reruns among the names join the registry (mocose.report.studies)."""
+    reruns among the names join the registry (mocose.report.studies). ``all``, alone, names
+    every artifact (no names), as ``mocose reproduce all`` does."""
+    if "all" in args.names:
+        if len(args.names) > 1:
+            raise ConfigError(f"{' '.join(args.names)}: 'all' already names every artifact; "
+                              "give it alone or list the artifacts")
+        return registry_of(args), []
     return resolve(args.names, registry_of(args))
 
 
@@ -214,7 +220,8 @@ def register(subparsers: Any) -> None:
                     "one CSV row per run, PNG/PDF figures, claim verdicts, and the index "
                     "RESULTS/<profile>/REPORT.md.")
     p.add_argument("names", nargs="*", metavar="NAME",
-                   help=f"artifacts to report (default: all): {', '.join(ablations.names())}; "
+                   help=f"artifacts to report (default, or 'all': every one): "
+                        f"{', '.join(ablations.names())}; "
                         "or a study file (FILE.yaml, docs/studies.md), or NAME+key=value (a "
                         "reproduce --set rerun)")
     p.add_argument("--profile", default=None,

@@ -8,17 +8,19 @@ plot kinds (``ablations.spec.PLOTS``), after the slides (``shared/paper/slides/p
 - ``line``: the metric against ``cell.x``, one line per series, one-std error bars over seeds.
 - ``band``: the same with a shaded band of one std over seeds (Figures 2, 3, slide 5's EMA curve)
   on a linear x axis; a series of one cell is a labelled point (SimCSE at MTD 0 in Figure 2).
-- ``box``: box plots over seeds at categorical x, one box per series (Figure 10; Figure 12 with
-  its panels: a zoomed view and an overview).
+- ``box``: box plots over seeds at categorical x, one box per series, each run a dot in its
+  series' colour (Figure 10; Figure 12 with its panels: a zoomed view and an overview).
 - ``bar``: our mean with a std error bar beside the paper's bar (Table 6(b)).
 - ``curves``: validation STS-B dev Spearman over training steps, the mean over seeds with a band,
   the paper's curve read off the slide dashed beside it (Figures 5, 6).
 - ``spectrum``: raw singular values against their index 0..d-1 (Figure 7).
 - ``align_uniform``: alignment against uniformity, the MTD grid coloured by MTD.
 
-The paper's numbers are drawn beside ours (dashed lines with open markers, red diamonds beside
-boxes, hatched bars); suite additions (cells the paper does not have) are grey and say so in the
-legend; collapsed runs are marked with a red x; the artifact's notes are printed under the figure.
+The paper's numbers are drawn beside ours (dashed lines with open markers, hollow diamonds in
+their series' colour at the boxes, hatched bars); outside the paper profile, whose scale ours do
+not share, on a panel of their own (line, band, bar, curves) or a twin y axis (box), labelled so.
+Suite additions (cells the paper does not have) are grey and say so in the legend; collapsed runs
+are marked with a red x; the artifact's notes are printed under the figure.
 """
 from __future__ import annotations
 
@@ -84,7 +86,9 @@ def draw_line(art: Artifact, cells: Sequence[CellData], subtitle: str,
             cd = members[0]
             if pts:
                 has_any = True
-                ax.errorbar([cd.cell.x], [cd.stats.mean], yerr=[cd.stats.std or 0.0], color=color,
+                # no std (one run): no error bar, whose bare caps make the legend's x an hourglass
+                ax.errorbar([cd.cell.x], [cd.stats.mean], color=color,
+                            yerr=[cd.stats.std] if cd.stats.std else None,
                             marker="x", ms=9, mew=2, capsize=3, ls="none",
                             label=f"{cd.cell.label}{tag} (ours)")
             if cd.cell.paper is not None:
@@ -100,8 +104,10 @@ def draw_line(art: Artifact, cells: Sequence[CellData], subtitle: str,
             if band:
                 ax.plot(xs, ys, color=color, marker=marker, ms=5, lw=1.6,
                         ls=LINESTYLES[i % len(LINESTYLES)], label=named(name + tag, "ours"))
-                if es.any():
+                if es.any():  # edges drawn as lines: a legend placed "best" then avoids the band
                     ax.fill_between(xs, ys - es, ys + es, color=color, alpha=0.15, lw=0)
+                    for edge in (ys - es, ys + es):
+                        ax.plot(xs, edge, color=color, lw=0.5, alpha=0.4, label="_band")
             else:
                 ax.errorbar(xs, ys, yerr=es, color=color, marker=marker, ms=5, lw=1.6, capsize=3,
                             ls=LINESTYLES[i % len(LINESTYLES)], label=named(name + tag, "ours"))
@@ -142,10 +148,15 @@ def _paper_panel(fig: plt.Figure, ax, pax, art: Artifact, subtitle: str) -> None
     pax.set_title("the paper's numbers (read off the slides; their own scale)", fontsize=9)
     pax.set_xlabel(art.x_label or art.col_title)
     pax.set_ylabel(f"paper: {ylabel(art)}")
-    if pax.get_legend_handles_labels()[0]:
-        pax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    if ax.get_legend() is not None:  # ours inside our panel, the paper's beside its own
-        ax.legend(fontsize=8, loc="best")
+    # one legend, ours then the paper's, beside the paper's panel: inside our panel it covered
+    # our points or seed bands wherever it went
+    handles, labels = ax.get_legend_handles_labels()
+    theirs = pax.get_legend_handles_labels()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    if handles or theirs[0]:
+        pax.legend(handles + theirs[0], labels + theirs[1], fontsize=8, loc="upper left",
+                   bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.suptitle(f"{art.title}\n{subtitle}", fontsize=10)
     fig.tight_layout()
 
@@ -200,13 +211,19 @@ def _box_panel(ax, cells: Sequence[CellData], palette: dict, pax) -> bool:
         return order.index(xfmt(cd.cell.x)) + (0.0 if one else
                                                -0.4 + width * (hues.index(series_of(cd)[0]) + 0.5))
 
+    for cd in placed:  # each run a dot in its series' colour: a box of one run is a bare line
+        values = cd.values()
+        if values:  # "_run": matplotlib leaves labels starting with "_" out of legends
+            ax.plot([where(cd)] * len(values), values, ls="none", marker="o", ms=4, mec="0.2",
+                    color=sns.color_palette("tab10")[0] if one else palette[series_of(cd)[0]],
+                    mew=0.5, zorder=4, label="_run")
     for hue in hues or [None]:
         mine = [cd for cd in placed if cd.cell.paper is not None
                 and (hue is None or series_of(cd)[0] == hue)]
         if mine:
             color = PAPER_COLOR if one else palette[hue]
             pax.plot([where(cd) for cd in mine], [cd.cell.paper for cd in mine], ls="none",
-                     marker="D", ms=6, mfc="white", mec=color, mew=1.6, color=color,
+                     marker="D", ms=7, mfc="none", mec=color, mew=1.6, color=color,
                      label="paper" if one else f"{hue} (paper)", zorder=5)
     for cd in placed:
         if cd.addition:
@@ -246,10 +263,13 @@ def draw_box(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Fig
     handles = []
     if len(hues) > 1:
         handles = [Patch(facecolor=c, edgecolor="0.3", label=f"{h} (ours)") for h, c in palette.items()]
+    elif has_any:
+        handles = [plt.Line2D([], [], ls="none", marker="o", ms=4, mec="0.2", mew=0.5,
+                              color=sns.color_palette("tab10")[0], label="ours (a dot per run)")]
     for hue in hues if len(hues) > 1 else [None]:
         if any(cd.cell.paper is not None and (hue is None or series_of(cd)[0] == hue) for cd in placed):
             color = PAPER_COLOR if hue is None else palette[hue]
-            handles.append(plt.Line2D([], [], ls="none", marker="D", mfc="white", mec=color,
+            handles.append(plt.Line2D([], [], ls="none", marker="D", mfc="none", mec=color,
                                       mew=1.6, label="paper" if hue is None else f"{hue} (paper)"))
     if handles:
         fig.legend(handles=handles, title=LEGEND_TITLES.get(art.name) or None, fontsize=7,
@@ -268,36 +288,65 @@ def _in_panel(cells: Sequence[CellData], panel) -> list[CellData]:
             and (panel is None or not panel.xs or cd.cell.x in panel.xs)]
 
 
+def _bar_limits(ax, values: Sequence[float], floor: float) -> None:
+    """A y range near the bars (the slide's starts near the data, not at 0), at least
+    ``floor`` of margin, so a few hundredths apart still read apart on their own axis."""
+    values = [v for v in values if not math.isnan(v)]
+    if values:
+        lo, hi = min(values), max(values)
+        pad = max(floor, 0.25 * (hi - lo))
+        ax.set_ylim(lo - pad, hi + pad)
+
+
 def draw_bar(art: Artifact, cells: Sequence[CellData], subtitle: str) -> plt.Figure:
-    """Our mean (std error bar) beside the paper's bar, per cell, numbers printed on the bars."""
+    """Our mean (std error bar) beside the paper's bar, per cell, numbers printed on the bars.
+    Outside the paper profile the paper's bars live on another scale: their own panel (the
+    slide's, 72-78), ours zoomed on their own; a run cell without a result says so."""
     style()
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
     shown = [cd for cd in cells if cd.cell.run or cd.cell.paper is not None]
-    pos = np.arange(len(shown))
-    has_any = False
-    ours = [cd.stats.mean if cd.stats.n else np.nan for cd in shown]
-    errs = [cd.stats.std or 0.0 for cd in shown]
     paper = [cd.cell.paper if cd.cell.paper is not None else np.nan for cd in shown]
     both = any(not math.isnan(v) for v in paper)
-    if any(not math.isnan(v) for v in ours):
-        has_any = True
-        bars = ax.bar(pos - 0.2 if both else pos, ours, 0.38 if both else 0.5, yerr=errs, capsize=3,
-                      color=["0.6" if cd.addition else sns.color_palette("tab10")[0] for cd in shown],
-                      label="ours (mean ± std)")
+    apart = both and profile_of(cells) != "paper"
+    fig, axes = plt.subplots(1, 2 if apart else 1, figsize=(11.0 if apart else 6.4, 4.4),
+                             squeeze=False)
+    ax, pax = axes[0][0], axes[0][-1]
+    pos = np.arange(len(shown))
+    ours = [cd.stats.mean if cd.stats.n else np.nan for cd in shown]
+    errs = [cd.stats.std or 0.0 for cd in shown]
+    beside = both and not apart  # ours and the paper's side by side on one axis
+    has_any = any(not math.isnan(v) for v in ours)
+    if has_any:
+        spread = any(errs)  # one run a cell: no error bar (bare caps at the bar's top)
+        bars = ax.bar(pos - 0.2 if beside else pos, ours, 0.38 if beside else 0.5,
+                      yerr=errs if spread else None, capsize=3,
+                      label="ours (mean ± std)" if spread else "ours (one run each)",
+                      color=["0.6" if cd.addition else sns.color_palette("tab10")[0]
+                             for cd in shown])
         ax.bar_label(bars, labels=[f"{v:.2f}" if not math.isnan(v) else "" for v in ours],
                      fontsize=7, padding=2)
+    for p, cd in zip(pos, shown):
+        if cd.cell.run and not cd.stats.n:  # a run cell without a result, at its place
+            ax.annotate(not_run_text(cd), (p - 0.2 if beside else p, 0.02),
+                        xycoords=("data", "axes fraction"), rotation=90, ha="center",
+                        va="bottom", fontsize=7, color="0.4")
     if both:
-        bars = ax.bar(pos + 0.2, paper, 0.38, color="white", edgecolor=PAPER_COLOR, hatch="//",
-                      label="paper")
-        ax.bar_label(bars, labels=[f"{v:.2f}" if not math.isnan(v) else "" for v in paper],
-                     fontsize=7, padding=2, color=PAPER_COLOR)
-    ax.set_xticks(pos)
-    ax.set_xticklabels([cd.cell.col or cd.cell.label for cd in shown])
-    values = [v for v in ours + paper if not math.isnan(v)]
-    if values:  # the slide's axis starts near the data, not at 0
-        lo, hi = min(values), max(values)
-        ax.set_ylim(lo - max(1.0, 0.25 * (hi - lo)), hi + max(1.0, 0.25 * (hi - lo)))
+        bars = pax.bar(pos + 0.2 if beside else pos, paper, 0.38 if beside else 0.5,
+                       color="white", edgecolor=PAPER_COLOR, hatch="//", label="paper")
+        pax.bar_label(bars, labels=[f"{v:.2f}" if not math.isnan(v) else "" for v in paper],
+                      fontsize=7, padding=2, color=PAPER_COLOR)
+    for a in axes[0]:
+        a.set_xticks(pos)
+        a.set_xticklabels([cd.cell.col or cd.cell.label for cd in shown])
+    if apart:
+        reach = [m + s * k for m, s in zip(ours, errs) for k in (-1, 1)]
+        _bar_limits(ax, reach, 0.001 * max((abs(v) for v in reach if not math.isnan(v)),
+                                           default=1.0))
+        _bar_limits(pax, paper, 1.0)
+    else:
+        _bar_limits(ax, ours + paper, 1.0)
     finish(ax, art, subtitle, has_any)
+    if apart:
+        _paper_panel(fig, ax, pax, art, subtitle)
     return fig
 
 
