@@ -176,8 +176,8 @@ def test_smoke_transfer_after_sts_trains_nothing(tmp_path):
 def test_dry_run_counts_mean_one_thing_in_text_and_json():
     """An untrained encoder's run trains nothing: counted as to_evaluate_only, never to_train;
     a finished run asked for more tasks is to_evaluate_more; the text uses the same numbers."""
-    from mocose.runner.cost import Estimate
-    from mocose.runner.plan import Plan, PlannedRun, counts, describe
+    from mocose.runner.cost import Estimate, describe
+    from mocose.runner.plan import Plan, PlannedRun, counts
     from mocose.profiles import load_profile
 
     base = load_profile("smoke")

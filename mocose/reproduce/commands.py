@@ -12,7 +12,8 @@ from ..presets import PRESETS, preset_configs
 from ..runner import store
 from ..training import trackers
 from ..runner.slots import DEVICES_HELP, parse_devices
-from ..runner.plan import describe, plan_runs, results_root
+from ..runner.cost import describe
+from ..runner.plan import plan_runs, results_root
 from ..runner.slurm import SlurmOptions
 from ..report.studies import resolve
 from ..runner.sweep import cost_of, describe_slots

@@ -16,14 +16,12 @@ import os
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import Config
 from ..profiles import load_profile
 from . import store
-
-if TYPE_CHECKING:
-    from .plan import Plan
+from .plan import Plan, counts
 
 # The step-time table: what a step and a run cost by (profile, device kind), as measured (a JSON
 # the benchmarks write; docs/measurements.md says how each entry was measured).
@@ -224,3 +222,23 @@ def format_duration(seconds: float | None) -> str:
     if minutes:
         return f"~{minutes}m{secs:02d}s"
     return f"~{secs}s"
+
+
+def describe(plan: Plan, cost: Estimate, where: str, list_runs: bool = True) -> str:
+    """The plan as shown before dispatch (``list_runs``: one line for each run to run)."""
+    n = counts(plan)
+    lines = [f"{plan.artifact or 'sweep'} [{plan.profile}]: {len(plan.runs)} runs, "
+             f"{n['done']} done, {len(plan.todo)} to run ({n['to_train']} to train, "
+             f"{n['to_evaluate_only']} to evaluate only)"
+             + (f", {n['to_evaluate_more']} done but to evaluate on more tasks" if plan.evaluate else "")
+             + (f" ({len(plan.failed_before)} failed before, retried)" if plan.failed_before else "")]
+    if plan.todo:
+        steps = "?" if cost.steps is None else f"{cost.steps:,}"
+        lines.append(f"  on {where}: {cost.runs_to_train} runs to train ({steps} steps), "
+                     f"{cost.runs_to_evaluate} to evaluate only; estimated device time "
+                     f"{format_duration(cost.device_seconds)}, wall time "
+                     f"{format_duration(cost.wall_seconds)} ({cost.source})")
+        for run in plan.todo if list_runs else ():
+            cells = ", ".join(run.cells[:3]) + (f" (+{len(run.cells) - 3})" if len(run.cells) > 3 else "")
+            lines.append(f"  - {run.run_id}  seed {run.config.train.seed}  {cells}")
+    return "\n".join(lines)

@@ -1,5 +1,5 @@
-"""Planning a sweep: which runs an artifact needs and which are done (what the rest cost:
-:mod:`mocose.runner.cost`)."""
+"""Planning a sweep: which runs an artifact needs and which are done (what the rest cost, and
+the plan as printed: :mod:`mocose.runner.cost`)."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,6 @@ from typing import Any, Iterable
 
 from ..config import Config, ConfigError
 from . import store
-from .cost import Estimate, format_duration
 
 
 @dataclass
@@ -73,26 +72,6 @@ def counts(plan: Plan) -> dict[str, int]:
     only = sum(1 for r in plan.todo if r.config.model.method == "none")
     return {"to_train": len(plan.todo) - only, "to_evaluate_only": only,
             "to_evaluate_more": len(plan.evaluate), "done": len(plan.done) - len(plan.evaluate)}
-
-
-def describe(plan: Plan, cost: Estimate, where: str, list_runs: bool = True) -> str:
-    """The plan as shown before dispatch (``list_runs``: one line for each run to run)."""
-    n = counts(plan)
-    lines = [f"{plan.artifact or 'sweep'} [{plan.profile}]: {len(plan.runs)} runs, "
-             f"{n['done']} done, {len(plan.todo)} to run ({n['to_train']} to train, "
-             f"{n['to_evaluate_only']} to evaluate only)"
-             + (f", {n['to_evaluate_more']} done but to evaluate on more tasks" if plan.evaluate else "")
-             + (f" ({len(plan.failed_before)} failed before, retried)" if plan.failed_before else "")]
-    if plan.todo:
-        steps = "?" if cost.steps is None else f"{cost.steps:,}"
-        lines.append(f"  on {where}: {cost.runs_to_train} runs to train ({steps} steps), "
-                     f"{cost.runs_to_evaluate} to evaluate only; estimated device time "
-                     f"{format_duration(cost.device_seconds)}, wall time "
-                     f"{format_duration(cost.wall_seconds)} ({cost.source})")
-        for run in plan.todo if list_runs else ():
-            cells = ", ".join(run.cells[:3]) + (f" (+{len(run.cells) - 3})" if len(run.cells) > 3 else "")
-            lines.append(f"  - {run.run_id}  seed {run.config.train.seed}  {cells}")
-    return "\n".join(lines)
 
 
 def results_root(path: str | os.PathLike | None) -> Path:

@@ -13,8 +13,8 @@ from ..training import trackers
 from . import dispatch, store
 from .slots import Slot, gpu_share, wants_gpu
 from .job import JobFunctions, make_spec
-from .cost import Estimate, estimate, packing_gain
-from .plan import Plan, describe, plan_runs
+from .cost import Estimate, describe, estimate, packing_gain
+from .plan import Plan, plan_runs
 
 
 @dataclass
