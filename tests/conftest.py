@@ -5,6 +5,11 @@ from pathlib import Path
 
 import pytest
 
+# The tests never reach the Hugging Face hub (CI has no network): offline, a hub name is refused at
+# once instead of after the client's retries (46 s a test), here and in the processes tests start.
+# Set before huggingface_hub is imported, which reads it once.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 # Libraries that give their loggers a StreamHandler on first import bind the sys.stderr of that
 # moment; imported first inside a test using capsys, they would write to its closed buffer in later
 # tests ("--- Logging error ---" in place of the one-line errors those tests read). Imported here,
