@@ -197,10 +197,17 @@ class EvalConfig:
     # Also evaluate each run's last model (`mocose report --checkpoint last`); the smoke profile
     # leaves it off: CI's sweep of every artifact took 736 s with it against ~400 s without.
     eval_last: bool = True
+    # The STS-B splits the end-of-run analysis reads (alignment, uniformity, the singular spectrum):
+    # all three as SimCSE's analysis takes them; the smoke profile reads dev alone, its uniformity
+    # over 3,000 sentences rather than 17,000 (half of a smoke run's seconds otherwise).
+    analysis_splits: str = "train,dev,test"
 
     def __post_init__(self) -> None:
         if not self.eval_tasks:
             fail("eval_tasks", self.eval_tasks, "sts, transfer, all or a comma-separated task list")
+        splits = self.analysis_splits.split(",")
+        if not splits or len(set(splits)) != len(splits) or not set(splits) <= {"train", "dev", "test"}:
+            fail("analysis_splits", self.analysis_splits, "a comma-separated subset of train,dev,test")
         one_of("eval_pooler", self.eval_pooler, POOLERS)
         within("eval_batch_size", self.eval_batch_size, 1)
 
@@ -283,8 +290,8 @@ class Config:
 
 # What a run is evaluated on is not part of its identity: a finished run is evaluated on more
 # tasks later (its kept best checkpoint), never trained again; whether its last model is
-# evaluated too changes nothing it trains.
-IDENTITY_EXCLUDED = ("eval_tasks", "eval_last")
+# evaluated too, and on which STS-B splits it is analysed, change nothing it trains.
+IDENTITY_EXCLUDED = ("eval_tasks", "eval_last", "analysis_splits")
 # Fields added after run ids were fixed, each with the value under which a run computes what it did
 # before the field existed: a config holding that value hashes as if the field were not there. A
 # new field whose default keeps the old behaviour is added here with that default; any other value

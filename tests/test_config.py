@@ -43,11 +43,20 @@ def test_override_by_bare_name_parses_types():
     ("queue_negatives", "kmeans:0", "kmeans:k"),
     ("queue_negatives", "kmeans:999", "queue_size"),
     ("batch_size", "sixty", "int"),
+    ("analysis_splits", "dev,valid", "subset of train,dev,test"),
+    ("analysis_splits", "dev,dev", "subset of train,dev,test"),
 ])
 def test_bad_values_name_field_and_allowed(field, value, allowed):
     with pytest.raises(ConfigError, match=field) as err:
         load_profile("cpu").override({field: value})
     assert re.search(allowed, str(err.value))
+
+
+def test_the_analysis_splits_are_outside_the_run_id():
+    """Like eval_tasks: which STS-B splits a finished run is analysed on changes nothing it trained."""
+    cpu = load_profile("cpu")
+    assert cpu.eval.analysis_splits == "train,dev,test" and load_profile("smoke").eval.analysis_splits == "dev"
+    assert cpu.override({"analysis_splits": "dev"}).digest() == cpu.digest()
 
 
 def test_unknown_field_suggests_close_names():

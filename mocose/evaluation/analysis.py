@@ -68,15 +68,17 @@ def alignment_uniformity(enc: SentenceEncoder, data_dir=None, splits: tuple[str,
             "n_positive_pairs": len(a), "n_sentences": len(sentences), "splits": list(splits)}
 
 
-def singular_spectrum(enc: SentenceEncoder, data_dir=None, normalise: bool = True) -> list[float]:
+def singular_spectrum(enc: SentenceEncoder, data_dir=None, normalise: bool = True,
+                      splits: tuple[str, ...] = SPLITS) -> list[float]:
     """Singular values of the STS-B sentence-embedding matrix, largest first, divided by the
     largest unless ``normalise`` is False (Figure 7 plots them raw).
 
-    The matrix holds one row per distinct sentence of all three STS-B splits, raw: neither centred
-    nor L2-normalised (so a common direction shared by all embeddings, the anisotropy the figure
-    is about, shows up as a dominant first singular value). Length = embedding dimension.
+    The matrix holds one row per distinct sentence of the STS-B ``splits`` (all three unless told),
+    raw: neither centred nor L2-normalised (so a common direction shared by all embeddings, the
+    anisotropy the figure is about, shows up as a dominant first singular value). Length =
+    embedding dimension.
     """
-    sets = _stsb(data_dir)
+    sets = _stsb(data_dir, splits)
     sentences = list(dict.fromkeys(s for p in sets for s in p.a + p.b))
     m = enc.encode(sentences, desc="STS-B").astype(np.float64)
     s = np.linalg.svd(m, compute_uv=False)

@@ -56,7 +56,8 @@ def evaluate_checkpoint(config: Config, checkpoint: str | Path, tasks: str | lis
     ``tasks`` (default: the config's ``eval_tasks``) as ``config`` says a run is evaluated: its
     pooler and batch size, and the augmentations on the test sentences when ``augment_at_eval``
     (seeded by the run's seed). ``analyse`` adds alignment, uniformity and the singular spectrum
-    (raw, as Figure 7 plots it), computed under the same augmentations with the same encoder.
+    (raw, as Figure 7 plots it) on the STS-B splits of ``analysis_splits``, computed under the same
+    augmentations with the same encoder.
     A missing or damaged data file is refused before the model loads."""
     start = time.perf_counter()
     device = resolve_device(device)
@@ -70,8 +71,9 @@ def evaluate_checkpoint(config: Config, checkpoint: str | Path, tasks: str | lis
     with evaluation_augmentation(model, config.augment, config.train.seed) as augmented:
         scores = evaluate(enc, names, folder, progress=progress)
         if analyse:
-            analysis = dict(alignment_uniformity(enc, folder))
-            analysis["singular_values"] = singular_spectrum(enc, folder, normalise=False)
+            splits = tuple(config.eval.analysis_splits.split(","))
+            analysis = dict(alignment_uniformity(enc, folder, splits))
+            analysis["singular_values"] = singular_spectrum(enc, folder, normalise=False, splits=splits)
     return CheckpointEvaluation(str(checkpoint), config.eval.eval_pooler, preset_name(config), augmented,
                                 device, config.eval.eval_batch_size, scores["tasks"], scores["avg"],
                                 scores["seconds"], round(time.perf_counter() - start, 2), analysis)
