@@ -300,6 +300,15 @@ def test_preset_comes_from_the_config(tmp_path):
     assert any("`smoke`" in line and "Not a reproduction" in line for line in lines)
 
 
+def test_a_page_names_analyses_read_on_fewer_splits_than_simcse(tmp_path):
+    body = write_result(tmp_path / "results", "table3", "eta 0.85", 0, 76.0)
+    body["analysis"] = {"alignment": 0.2, "uniformity": -2.0, "splits": ["train", "dev", "test"]}
+    assert not any("**Analyses**" in line for line in provenance.provenance_lines(PROFILE, [body]))
+    other = dict(body, run_id="x", analysis={**body["analysis"], "splits": ["dev"]})
+    (line,) = [x for x in provenance.provenance_lines(PROFILE, [body, other]) if "**Analyses**" in x]
+    assert "`dev` / `train,dev,test`" in line
+
+
 # -- the paper's layouts --------------------------------------------------------------------------------
 # Table 1 as printed on slide 4: the rows, their order and the two group headers.
 SLIDE4_TABLE1_ROWS = [

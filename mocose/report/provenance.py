@@ -29,7 +29,16 @@ def provenance(profile: str, runs: Sequence[Mapping[str, Any]], config: Config |
             "seeds": seeds_of(runs),
             "runs": len({r.get("run_id") for r in runs}),
             "commits": sorted({str(r.get("git_commit"))[:10] for r in runs if r.get("git_commit")}),
-            "environments": environments(runs)}
+            "environments": environments(runs), "analysis_splits": analysis_splits(runs)}
+
+
+ALL_SPLITS = "train,dev,test"
+
+
+def analysis_splits(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The STS-B splits the runs' analyses read (alignment, uniformity, spectrum), one entry a set."""
+    return sorted({",".join(a["splits"]) for a in (r.get("analysis") for r in runs)
+                   if isinstance(a, Mapping) and a.get("splits")})
 
 
 def environments(runs: Sequence[Mapping[str, Any]]) -> dict[str, int]:
@@ -80,6 +89,10 @@ def provenance_lines(profile: str, runs: Sequence[Mapping[str, Any]],
     ]
     if p["commits"]:
         lines.append(f"- **Code**: git commit(s) {', '.join(p['commits'])}.")
+    if any(s != ALL_SPLITS for s in p["analysis_splits"]):
+        lines.append("- **Analyses** (alignment, uniformity, singular spectrum): on STS-B "
+                     + " / ".join(f"`{s}`" for s in p["analysis_splits"])
+                     + " (the profile's `analysis_splits`; SimCSE's analysis reads train, dev and test).")
     if p["environments"]:
         lines.append("- **Environments**: " + "; ".join(
             f"{key} ({n} run{'s' if n != 1 else ''})" for key, n in p["environments"].items()) + ".")
