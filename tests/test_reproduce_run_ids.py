@@ -31,11 +31,13 @@ def test_a_run_id_hashes_every_field_but_what_it_is_evaluated_on():
     data = config.to_dict()
     data["eval"].pop("eval_tasks")
     data["eval"].pop("eval_last")
+    data["eval"].pop("analysis_splits")
     assert config.digest() == by_hand(data)
     assert config.override({"eval_tasks": "transfer"}).digest() == config.digest()
     assert config.override({"eval_last": True}).digest() == config.digest()
+    assert config.override({"analysis_splits": "train,dev,test"}).digest() == config.digest()
     assert config.override({"ema_decay": 0.9}).digest() != config.digest()
-    assert IDENTITY_EXCLUDED == ("eval_tasks", "eval_last")
+    assert IDENTITY_EXCLUDED == ("eval_tasks", "eval_last", "analysis_splits")
 
 
 def test_a_field_at_its_neutral_value_hashes_as_if_it_were_not_there():
@@ -45,6 +47,7 @@ def test_a_field_at_its_neutral_value_hashes_as_if_it_were_not_there():
     before = {concern: dict(values) if isinstance(values, dict) else values for concern, values in data.items()}
     before["eval"].pop("eval_tasks")
     before["eval"].pop("eval_last")
+    before["eval"].pop("analysis_splits")
     del before["train"]["compile"]  # as if `compile` had not existed yet
     neutral = {"compile": data["train"]["compile"]}
     assert by_hand(identity(data, IDENTITY_EXCLUDED, neutral)) == by_hand(before)
