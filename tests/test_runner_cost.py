@@ -88,8 +88,8 @@ def test_an_unpriced_plan_says_how_to_price_it(tmp_path):
     plan = plan_runs([(Cell("x"), paper)], tmp_path, "paper")
     cost = estimate(plan, tmp_path, tmp_path / "no-data", "cpu", 1)
     assert cost.device_seconds is None and cost.steps == 15_625  # wiki1m's million lines in batches of 64
-    assert cost.source == ("unknown: no past runs and no table entry for paper on cpu (--devices cuda:0x4 "
-                           "prices it with the step-time table measured on an H100)")
+    assert cost.source == ("unknown: no past runs and no table entry for paper on cpu; --devices cuda:0x4 "
+                           "prices it with the step-time table measured on an H100")
     assert estimate(plan, tmp_path, tmp_path / "no-data", "cuda", 1).device_seconds is not None
 
 

@@ -207,7 +207,7 @@ def _unpriced(profile: str, kind: str, uncounted: bool) -> str:
         return "the training file cannot be counted (pass --data with the training file)"
     why = f"no past runs and no table entry for {profile} on {kind}"
     if kind != "cuda" and (profile, "cuda") in STEP_SECONDS:
-        why += f" (--devices {MEASURED_GPU_SLOTS} prices it with the step-time table measured on an H100)"
+        why += f"; --devices {MEASURED_GPU_SLOTS} prices it with the step-time table measured on an H100"
     return why
 
 
