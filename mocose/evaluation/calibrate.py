@@ -8,7 +8,6 @@ cache); the others are named with the reason they were skipped. Any mismatch exi
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
