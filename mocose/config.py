@@ -197,19 +197,22 @@ class EvalConfig:
     # Also evaluate each run's last model (`mocose report --checkpoint last`); the smoke profile
     # leaves it off: CI's sweep of every artifact took 736 s with it against ~400 s without.
     eval_last: bool = True
-    # The STS-B splits the end-of-run analysis reads (alignment, uniformity, the singular spectrum):
-    # all three as SimCSE's analysis takes them; the smoke profile reads dev alone, its uniformity
-    # over 3,000 sentences rather than 17,000 (half of a smoke run's seconds otherwise).
+    # STS-B splits of the end-of-run analysis (alignment, uniformity, spectrum): SimCSE's three;
+    # smoke reads dev alone (3,000 sentences, not 17,000: half a smoke run's seconds otherwise).
     analysis_splits: str = "train,dev,test"
 
     def __post_init__(self) -> None:
         if not self.eval_tasks:
             fail("eval_tasks", self.eval_tasks, "sts, transfer, all or a comma-separated task list")
-        splits = self.analysis_splits.split(",")
-        if not splits or len(set(splits)) != len(splits) or not set(splits) <= {"train", "dev", "test"}:
+        splits = self.analysed_splits
+        if len(set(splits)) != len(splits) or not set(splits) <= {"train", "dev", "test"}:
             fail("analysis_splits", self.analysis_splits, "a comma-separated subset of train,dev,test")
         one_of("eval_pooler", self.eval_pooler, POOLERS)
         within("eval_batch_size", self.eval_batch_size, 1)
+
+    @property
+    def analysed_splits(self) -> tuple[str, ...]:  # analysis_splits as the names the analysis reads
+        return tuple(self.analysis_splits.split(","))
 
 
 CONCERNS: dict[str, type] = {

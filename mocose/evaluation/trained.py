@@ -71,7 +71,7 @@ def evaluate_checkpoint(config: Config, checkpoint: str | Path, tasks: str | lis
     with evaluation_augmentation(model, config.augment, config.train.seed) as augmented:
         scores = evaluate(enc, names, folder, progress=progress)
         if analyse:
-            splits = tuple(config.eval.analysis_splits.split(","))
+            splits = config.eval.analysed_splits
             analysis = dict(alignment_uniformity(enc, folder, splits))
             analysis["singular_values"] = singular_spectrum(enc, folder, normalise=False, splits=splits)
     return CheckpointEvaluation(str(checkpoint), config.eval.eval_pooler, preset_name(config), augmented,
