@@ -194,9 +194,7 @@ class EvalConfig:
     eval_tasks: str = "sts"  # sts | transfer | all | comma-separated SentEval task names
     eval_pooler: str = "cls_before_pooler"
     eval_batch_size: int = 128
-    # Also evaluate each run's last model (`mocose report --checkpoint last`); the smoke profile
-    # leaves it off: CI's sweep of every artifact took 736 s with it against ~400 s without.
-    eval_last: bool = True
+    eval_last: bool = True  # also evaluate each run's last model (`mocose report --checkpoint last`)
     # STS-B splits of the end-of-run analysis (alignment, uniformity, spectrum): SimCSE's three;
     # smoke reads dev alone (3,000 sentences, not 17,000: half a smoke run's seconds otherwise).
     analysis_splits: str = "train,dev,test"
